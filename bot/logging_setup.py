@@ -1,0 +1,11 @@
+"""Log format for the bot: one line per record, never message bodies or tokens."""
+
+from __future__ import annotations
+
+import logging
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # slack_sdk logs full request bodies at DEBUG; they carry tokens and personal data.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))

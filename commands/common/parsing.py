@@ -1,0 +1,131 @@
+"""Pure helpers that read what users type. They raise UsageError with the usage line."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from commands.common.errors import UsageError
+
+_ID = re.compile(r"^#?(\d{1,9})$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+_LINK = re.compile(r"^<(https?://[^|>\s]+)(?:\|[^>]*)?>$")
+_PLAIN_URL = re.compile(r"^https?://[^\s<>|]+\.[^\s<>|]+$")
+
+
+def split_words(text: str | None) -> list[str]:
+    """Split like a shell where quotes balance, else on whitespace (users type stray quotes)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def first_word(text: str | None) -> tuple[str, str]:
+    """('subcommand', 'rest of the text') — the rest keeps its spacing."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return "", ""
+    head, _, rest = stripped.partition(" ")
+    return head.lower(), rest.strip()
+
+
+def parse_id(token: str, kind: str, usage: str) -> int:
+    match = _ID.match(token.strip())
+    if not match:
+        raise UsageError(f"'{token}' is not a {kind} ID (a number such as 12 or #12).", usage=usage)
+    return int(match.group(1))
+
+
+def parse_date(token: str, usage: str) -> date:
+    match = _DATE.match(token.strip())
+    if not match:
+        raise UsageError(f"'{token}' is not a date in the form YYYY-MM-DD.", usage=usage)
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise UsageError(f"'{token}' is not a real date.", usage=usage) from None
+
+
+def parse_time(token: str, usage: str) -> time:
+    match = _TIME.match(token.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise UsageError(f"'{token}' is not a time in the form HH:MM (24-hour clock).", usage=usage)
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_user(token: str, usage: str) -> str:
+    """A Slack user mention (`<@U123|name>`) or a bare user ID -> the user ID."""
+    token = token.strip()
+    match = _USER_MENTION.match(token)
+    if match:
+        return match.group(1)
+    if re.match(r"^[UW][A-Z0-9]{2,}$", token):
+        return token
+    raise UsageError(f"'{token}' is not a member: mention them, e.g. @name.", usage=usage)
+
+
+def parse_channel(token: str, usage: str) -> str:
+    token = token.strip()
+    match = _CHANNEL_MENTION.match(token)
+    if match:
+        return match.group(1)
+    if re.match(r"^[CG][A-Z0-9]{2,}$", token):
+        return token
+    raise UsageError(f"'{token}' is not a channel: mention it, e.g. #cohort-channel.", usage=usage)
+
+
+def parse_url(token: str, usage: str) -> str:
+    """A link typed plain or as Slack escapes it (`<https://…>`, `<https://…|label>`)."""
+    token = token.strip()
+    match = _LINK.match(token)
+    url = match.group(1) if match else token
+    if not _PLAIN_URL.match(url):
+        raise UsageError(f"'{token}' is not a web link starting with https://.", usage=usage)
+    return url
+
+
+def is_url(token: str) -> bool:
+    token = token.strip()
+    return bool(_LINK.match(token) or _PLAIN_URL.match(token))
+
+
+def parse_minutes(token: str, usage: str) -> timedelta:
+    match = re.match(r"^(\d{1,3})m$", token.strip().lower())
+    if not match or not 5 <= int(match.group(1)) <= 480:
+        raise UsageError(f"'{token}' is not a length such as 45m (5 to 480 minutes).", usage=usage)
+    return timedelta(minutes=int(match.group(1)))
+
+
+class NonexistentLocalTime(ValueError):
+    """The wall-clock time falls in a daylight-saving gap."""
+
+
+class AmbiguousLocalTime(ValueError):
+    """The wall-clock time happens twice (daylight-saving fold)."""
+
+
+def local_to_utc(day: date, at: time, zone: ZoneInfo, *, fold: int | None = None) -> datetime:
+    """Wall time in `zone` -> aware UTC instant, refusing gaps and (unless `fold` is given) folds."""
+    from datetime import UTC
+
+    naive = datetime.combine(day, at)
+    early = naive.replace(tzinfo=zone, fold=0)
+    late = naive.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        # A gap if the time does not survive a round trip through UTC; otherwise a fold.
+        round_trip = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        if round_trip != naive:
+            raise NonexistentLocalTime(f"{day.isoformat()} {at.strftime('%H:%M')} does not exist in {zone.key}")
+        if fold is None:
+            raise AmbiguousLocalTime(f"{day.isoformat()} {at.strftime('%H:%M')} happens twice in {zone.key}")
+        return (late if fold else early).astimezone(UTC)
+    return early.astimezone(UTC)

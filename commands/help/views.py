@@ -1,0 +1,59 @@
+"""Help texts, built from the command registry."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from commands.registry import COMMANDS, CommandSpec, Usage
+
+ROLE_NAMES = {"participant": "participant", "alumni": "alumni", "coach": "coach", "organiser": "organiser"}
+
+
+def _visible_usages(command: CommandSpec, roles: frozenset[str]) -> list[Usage]:
+    return command.usages_for(roles | {"participant", "alumni"}) if not roles else command.usages_for(roles)
+
+
+def _roles_line(roles: frozenset[str]) -> str:
+    if not roles:
+        return "You have no role yet: an organiser can give you one. Meanwhile you can look around."
+    return "Your roles: " + ", ".join(sorted(roles)) + "."
+
+
+def help_text(roles: frozenset[str]) -> str:
+    lines = ["*CBA Bot — what you can do*", _roles_line(roles)]
+    for command in COMMANDS:
+        for usage in _visible_usages(command, roles):
+            lines.append(f"• `{usage.grammar}` — {usage.summary}. Example: `{usage.example}`")
+    lines.append("Every command also answers `help`, e.g. `/cba-book help`.")
+    return "\n".join(lines)
+
+
+def help_blocks(roles: frozenset[str]) -> list[Block]:
+    blocks: list[Block] = [
+        HeaderBlock(text="CBA Bot — what you can do"),
+        ContextBlock(elements=[MarkdownTextObject(text=_roles_line(roles))]),
+    ]
+    for command in COMMANDS:
+        usages = _visible_usages(command, roles)
+        if not usages:
+            continue
+        soon = " _(coming soon)_" if not command.implemented else ""
+        lines = [f"*{command.name}* — {command.description}{soon}"]
+        lines += [f"• `{u.grammar}` — {u.summary}\n   _e.g._ `{u.example}`" for u in usages]
+        blocks.append(DividerBlock())
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000])))
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text="Every command also answers `help`, e.g. `/cba-book help`.")])
+    )
+    return blocks
+
+
+def coming_soon_text(name: str) -> str:
+    return f":construction: `{name}` is coming soon. Type `/cba-help` to see what you can do today."

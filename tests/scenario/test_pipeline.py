@@ -1,0 +1,169 @@
+"""The request pipeline end to end: signature check, help, errors, transactions, event dedupe."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import slack_payloads as payloads
+from bot.app import Bot
+from bot.driver import SlackDriver
+from bot.fakeslack import FakeSlack
+from bot.listener import Reply, Turn, on_command, on_event
+from commands.common.errors import UsageError
+from commands.registry import COMMANDS
+from storage.models import AuditEntry, Member, ProcessedEvent
+from tests.conftest import ORGANISER
+
+
+class TestSignatures:
+    def _help_body(self) -> str:
+        return payloads.form_body(payloads.slash_command("U0ANYONE", "/cba-help"))
+
+    def test_unsigned_request_is_refused(self, bot: Bot, sessions: sessionmaker[Session]) -> None:
+        from slack_bolt.request import BoltRequest
+
+        response = bot.app.dispatch(BoltRequest(body=self._help_body(), headers={"content-type": payloads.FORM}))
+        assert response.status == 401
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Member)) == 0
+
+    def test_wrong_secret_is_refused(self, bot: Bot, fake_slack: FakeSlack) -> None:
+        forged = SlackDriver(bot.app, bot.deps.executor, "not-the-secret", fake=fake_slack)
+        assert forged.command("U0ANYONE", "/cba-help").status == 401
+
+    def test_stale_timestamp_is_refused(self, slack: SlackDriver) -> None:
+        stale = int(time.time()) - 6 * 60
+        assert slack.dispatch(self._help_body(), payloads.FORM, timestamp=stale).status == 401
+
+    def test_signed_request_is_answered(self, slack: SlackDriver) -> None:
+        assert slack.command("U0ANYONE", "/cba-help").status == 200
+
+
+class TestHelp:
+    def test_lists_commands_for_the_callers_roles(self, slack: SlackDriver) -> None:
+        answer = slack.command(ORGANISER, "/cba-help")
+        assert answer.json["response_type"] == "ephemeral"
+        assert "/cba-admin role" in answer.text
+        assert "Your roles: organiser." in answer.text
+        assert answer.json["blocks"]
+
+    def test_a_newcomer_sees_no_organiser_commands(self, slack: SlackDriver) -> None:
+        answer = slack.command("U0NEWBIE", "/cba-help")
+        assert "/cba-admin" not in answer.text
+        assert "/cba-ask" in answer.text
+        assert "no role yet" in answer.text
+
+    @pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+    def test_every_command_answers_help(self, slack: SlackDriver, command: str) -> None:
+        answer = slack.command(ORGANISER, command, "help")
+        assert answer.status == 200
+        assert answer.json["response_type"] == "ephemeral"
+        assert f"Usage of `{command}`" in answer.text
+
+
+def _register_probe(bot: Bot, calls: list[str]) -> None:
+    """A test-only command that writes, then fails in the way the text asks."""
+
+    def probe(turn: Turn) -> Reply:
+        turn.session.add(AuditEntry(action="probe", subject=turn.text))
+        turn.session.flush()
+        turn.later(lambda: calls.append("after-commit"))
+        if turn.text == "usage":
+            raise UsageError("That is not how it works.", usage="Usage: /cba-help probe")
+        if turn.text == "crash":
+            raise RuntimeError("boom")
+        return Reply(f"stored {turn.text}")
+
+    from commands import registry
+
+    # A test command name, known to the registry so that `help` and usage work as for real ones.
+    registry.BY_NAME.setdefault("/cba-probe", registry.CommandSpec("/cba-probe", "probe", ""))
+    on_command(bot.app, bot.deps, "/cba-probe", probe)
+
+
+class TestTransactions:
+    def test_success_commits_then_runs_follow_ups(
+        self, bot: Bot, slack: SlackDriver, sessions: sessionmaker[Session]
+    ) -> None:
+        calls: list[str] = []
+        _register_probe(bot, calls)
+        answer = slack.command("U0ANYONE", "/cba-probe", "ok")
+        assert answer.text == "stored ok"
+        assert calls == ["after-commit"]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+    def test_usage_error_answers_with_usage_and_changes_nothing(
+        self, bot: Bot, slack: SlackDriver, sessions: sessionmaker[Session]
+    ) -> None:
+        calls: list[str] = []
+        _register_probe(bot, calls)
+        answer = slack.command("U0ANYONE", "/cba-probe", "usage")
+        assert answer.status == 200
+        assert answer.json["response_type"] == "ephemeral"
+        assert "That is not how it works." in answer.text
+        assert "Usage: /cba-help probe" in answer.text
+        assert calls == []
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+            # Not even the caller's member row: the whole request rolled back.
+            assert session.scalar(select(func.count()).select_from(Member)) == 0
+
+    def test_crash_answers_an_apology_with_a_reference_never_a_traceback(
+        self, bot: Bot, slack: SlackDriver, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        _register_probe(bot, [])
+        answer = slack.command("U0ANYONE", "/cba-probe", "crash")
+        assert answer.status == 200
+        assert "Sorry, something went wrong" in answer.text
+        assert "Traceback" not in answer.text
+        assert "boom" not in answer.text
+        assert "RuntimeError: boom" in caplog.text
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+class TestEvents:
+    def test_retried_event_is_handled_once(self, bot: Bot, slack: SlackDriver, sessions: sessionmaker[Session]) -> None:
+        seen: list[str] = []
+
+        def on_reaction(turn: Turn, event: dict[str, Any]) -> None:
+            seen.append(event["reaction"])
+
+        on_event(bot.app, bot.deps, "reaction_added", on_reaction)
+        event = {"type": "reaction_added", "user": "U0ANYONE", "reaction": "tada", "event_ts": "1.2"}
+        for retry in (None, 1, 2, 3):
+            assert slack.event(event, event_id="Ev0DUPLICATE", retry_num=retry).status == 200
+        assert seen == ["tada"]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+
+    def test_failed_event_leaves_no_mark_so_the_retry_can_succeed(
+        self, bot: Bot, slack: SlackDriver, sessions: sessionmaker[Session]
+    ) -> None:
+        attempts: list[int] = []
+
+        def flaky(turn: Turn, event: dict[str, Any]) -> None:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise RuntimeError("database hiccup")
+
+        on_event(bot.app, bot.deps, "reaction_added", flaky)
+        event = {"type": "reaction_added", "user": "U0ANYONE", "reaction": "tada", "event_ts": "1.2"}
+        slack.event(event, event_id="Ev0FLAKY")
+        slack.event(event, event_id="Ev0FLAKY", retry_num=1)
+        slack.event(event, event_id="Ev0FLAKY", retry_num=2)
+        assert len(attempts) == 2
+
+
+def test_unbuilt_commands_answer_coming_soon(slack: SlackDriver) -> None:
+    unbuilt = [c.name for c in COMMANDS if not c.implemented]
+    for name in unbuilt:
+        answer = slack.command(ORGANISER, name, "anything")
+        assert "coming soon" in answer.text
+        assert "/cba-help" in answer.text

@@ -1,0 +1,99 @@
+from datetime import timedelta
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_duration
+
+
+class TestParseDuration:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("30m", timedelta(minutes=30)),
+            ("24h", timedelta(hours=24)),
+            ("7d", timedelta(days=7)),
+            (" 1H ", timedelta(hours=1)),
+        ],
+    )
+    def test_reads_minutes_hours_days(self, text: str, expected: timedelta) -> None:
+        assert parse_duration(text) == expected
+
+    @pytest.mark.parametrize("text", ["", "0h", "7", "1w", "-1d", "1.5h", "h"])
+    def test_refuses_anything_else(self, text: str) -> None:
+        with pytest.raises(ValueError, match="duration"):
+            parse_duration(text)
+
+
+class TestLoadSettings:
+    def test_defaults(self) -> None:
+        settings = load_settings({})
+        assert settings.database_url == "sqlite:///cba-bot.sqlite3"
+        assert settings.timezone == "Europe/Brussels"
+        assert settings.event_reminders == (timedelta(days=7), timedelta(days=1), timedelta(hours=1))
+        assert settings.coaching_reminders == (timedelta(hours=24), timedelta(hours=1))
+        assert settings.homework_reminders == (timedelta(days=3), timedelta(days=1))
+        assert settings.question_nudge == timedelta(hours=48)
+        assert settings.max_active_bookings == 2
+        assert settings.min_booking_notice == timedelta(hours=12)
+        assert settings.slack_api_url == "https://slack.com/api/"
+        assert settings.port == 3000
+
+    def test_reads_every_variable(self) -> None:
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "DATABASE_URL": "postgresql://u:p@db/cba",
+                "CBA_TIMEZONE": "Europe/Rome",
+                "CBA_ORGANISERS": "U01ABC, U02DEF",
+                "CBA_QUESTIONS_CHANNEL": "C0123ASK",
+                "CBA_EVENT_REMINDERS": "1h,7d",
+                "SLACK_API_URL": "http://127.0.0.1:9/api",
+                "PORT": "8080",
+                "CBA_MAX_ACTIVE_BOOKINGS": "3",
+                "CBA_MIN_BOOKING_NOTICE": "6h",
+            }
+        )
+        assert settings.database_url == "postgresql+psycopg://u:p@db/cba"
+        assert settings.organisers == frozenset({"U01ABC", "U02DEF"})
+        assert settings.event_reminders == (timedelta(days=7), timedelta(hours=1))
+        assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+        assert settings.port == 8080
+        assert settings.max_active_bookings == 3
+        assert settings.min_booking_notice == timedelta(hours=6)
+        assert settings.zone.key == "Europe/Rome"
+
+    @pytest.mark.parametrize(
+        ("variable", "value"),
+        [
+            ("DATABASE_URL", "not a url"),
+            ("DATABASE_URL", "mysql://x/y"),
+            ("CBA_TIMEZONE", "Mars/Olympus"),
+            ("CBA_ORGANISERS", "anna"),
+            ("CBA_QUESTIONS_CHANNEL", "general"),
+            ("CBA_EVENT_REMINDERS", "7d,soon"),
+            ("CBA_COACHING_REMINDERS", ","),
+            ("CBA_QUESTION_NUDGE", "2 days"),
+            ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
+            ("PORT", "99999"),
+            ("SLACK_API_URL", "ftp://x"),
+        ],
+    )
+    def test_names_the_malformed_variable(self, variable: str, value: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_settings({variable: value})
+        assert caught.value.variable == variable
+        assert str(caught.value).startswith(f"{variable}: ")
+
+    def test_run_needs_a_bot_token(self) -> None:
+        with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+            load_settings({"SLACK_SIGNING_SECRET": "s"}).require_slack()
+
+    def test_http_mode_needs_a_signing_secret(self) -> None:
+        with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+            load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
+
+    def test_socket_mode_needs_no_signing_secret(self) -> None:
+        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+        settings.require_slack()
+        assert settings.socket_mode
