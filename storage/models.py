@@ -59,6 +59,22 @@ class Member(Base):
     tz_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
+    # Profile (SPEC 4.2). Lists are stored as typed; matching case-folds them.
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str] = mapped_column(String(200), default="")
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bio: Mapped[str] = mapped_column(Text, default="")
+    linkedin: Mapped[str | None] = mapped_column(String(500))
+    eccp: Mapped[str | None] = mapped_column(String(500))
+    # Opt-in: nobody appears in the directory until they say so (GDPR Art. 25(2)).
+    visible: Mapped[bool] = mapped_column(default=False)
+    visible_since: Mapped[datetime | None]
+    # Whether alumni questions may be routed to them; NULL means "the default for their roles".
+    accepts_questions: Mapped[bool | None]
+    erased_at: Mapped[datetime | None]
+
     roles: Mapped[list[RoleGrant]] = relationship(
         back_populates="member", cascade="all, delete-orphan", foreign_keys="RoleGrant.member_id"
     )
@@ -154,3 +170,18 @@ class Reminder(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+# --- members: directory and privacy (issue 3) ---------------------------------------------------
+
+
+# --- programme days, RSVP and check-in (issue 4) --------------------------------------------------
+
+
+# --- coaching slots and bookings (issue 5) ---------------------------------------------------------
+
+
+# --- homework (issue 6) -------------------------------------------------------------------------------
+
+
+# --- ask alumni (issue 7) ------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""foundation: members, roles, cohorts, audit, events, reminders
+"""foundation: members and profiles, roles, cohorts, audit, events, reminders
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 22:06:52.496118
+Create Date: 2026-11-25 22:12:58.311588
 """
 
 from __future__ import annotations
@@ -39,6 +39,18 @@ def upgrade() -> None:
         sa.Column("tz", sa.String(length=64), nullable=True),
         sa.Column("tz_checked_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("organisation", sa.String(length=200), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("region", sa.String(length=200), nullable=False),
+        sa.Column("sectors", sa.JSON(), nullable=False),
+        sa.Column("expertise", sa.JSON(), nullable=False),
+        sa.Column("bio", sa.Text(), nullable=False),
+        sa.Column("linkedin", sa.String(length=500), nullable=True),
+        sa.Column("eccp", sa.String(length=500), nullable=True),
+        sa.Column("visible", sa.Boolean(), nullable=False),
+        sa.Column("visible_since", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("accepts_questions", sa.Boolean(), nullable=True),
+        sa.Column("erased_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_members")),
         sa.UniqueConstraint("slack_id", name=op.f("uq_members_slack_id")),
     )
@@ -108,10 +120,7 @@ def upgrade() -> None:
             ["cohort_id"], ["cohorts.id"], name=op.f("fk_role_grants_cohort_id_cohorts"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["granted_by_id"],
-            ["members.id"],
-            name=op.f("fk_role_grants_granted_by_id_members"),
-            ondelete="SET NULL",
+            ["granted_by_id"], ["members.id"], name=op.f("fk_role_grants_granted_by_id_members"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["member_id"], ["members.id"], name=op.f("fk_role_grants_member_id_members"), ondelete="CASCADE"

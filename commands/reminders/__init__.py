@@ -1,0 +1,11 @@
+"""The reminder engine: planning (planning.py), what each kind says (kinds.py), delivery (engine.py)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.deps import Deps
+
+
+def register(app: App, deps: Deps) -> None:
+    """Reminders have no slash command; the scheduler drives delivery."""

@@ -1,0 +1,38 @@
+"""Arrange helpers: add rows and flush. Features add theirs beside (tests/factories_<feature>.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Cohort, Member, RoleGrant
+
+
+def make_cohort(
+    session: Session, code: str = "CBA3", name: str = "Cluster Booster Academy 3", channel: str | None = "C0COHORT3"
+) -> Cohort:
+    cohort = session.scalar(select(Cohort).where(Cohort.code == code))
+    if cohort is None:
+        cohort = Cohort(code=code, name=name, channel_id=channel)
+        session.add(cohort)
+        session.flush()
+    return cohort
+
+
+def make_member(
+    session: Session,
+    slack_id: str,
+    name: str = "",
+    *roles: str,
+    cohort: Cohort | None = None,
+    email: str | None = None,
+    tz: str | None = "Europe/Brussels",
+    **profile: object,
+) -> Member:
+    member = Member(slack_id=slack_id, name=name or slack_id, email=email, tz=tz, **profile)
+    session.add(member)
+    session.flush()
+    for role in roles:
+        session.add(RoleGrant(member_id=member.id, role=role, cohort_id=cohort.id if cohort else None))
+    session.flush()
+    return member
