@@ -20,7 +20,11 @@ def register(app: App, deps: Deps) -> None:
 
 def register_placeholders(app: App, deps: Deps) -> None:
     """Commands listed in the manifest whose feature is not built yet answer that it is coming."""
+    from commands.admin import _subcommands as admin_subcommands
+
     for command in COMMANDS:
+        if command.name == "/cba-admin" and admin_subcommands:
+            continue
         if not command.implemented:
             name = command.name
 
