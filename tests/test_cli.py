@@ -48,7 +48,10 @@ def test_socket_mode_manifest_has_no_urls() -> None:
         ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "::nonsense::"}, "DATABASE_URL"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CBA_EVENT_REMINDERS": "weekly"}, "CBA_EVENT_REMINDERS"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CBA_EVENT_REMINDERS": "weekly"},
+            "CBA_EVENT_REMINDERS",
+        ),
     ],
 )
 def test_run_with_a_bad_setting_prints_one_line_naming_it(tmp_path: Path, env: dict[str, str], variable: str) -> None:

@@ -29,7 +29,9 @@ def _post(base: str, body: str, headers: dict[str, str]) -> tuple[int, str, floa
         return error.code, error.read().decode(), time.monotonic() - started
 
 
-def _signed_help(fake: FakeSlack, user: str = "U0VISITOR", *, timestamp: int | None = None, secret: str = SECRET) -> tuple[str, dict[str, str]]:
+def _signed_help(
+    fake: FakeSlack, user: str = "U0VISITOR", *, timestamp: int | None = None, secret: str = SECRET
+) -> tuple[str, dict[str, str]]:
     fields = payloads.slash_command(user, "/cba-help", response_url=fake.new_response_url())
     body = payloads.form_body(fields)
     return body, payloads.signed_headers(secret, body, content_type=payloads.FORM, timestamp=timestamp)
