@@ -92,8 +92,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(summary)
         return 0
     if args.command == "console":
-        # Migration chatter would clutter the terminal chat; only problems are worth showing here.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
         _upgrade(settings)
         from bot.console import run_console
 

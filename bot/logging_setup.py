@@ -9,3 +9,6 @@ def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # slack_sdk logs full request bodies at DEBUG; they carry tokens and personal data.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # Alembic narrates every plugin and revision at INFO; only its problems matter outside DEBUG.
+    if level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
