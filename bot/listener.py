@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +43,8 @@ class Reply:
     """What the user sees in answer: ephemeral unless `in_channel`."""
 
     text: str
-    blocks: list[Block] | None = None
+    # Block objects, or their dicts (cached views skip slack_sdk's conversion on every reply).
+    blocks: Sequence[Block | dict[str, Any]] | None = None
     in_channel: bool = False
     replace_original: bool = False
 

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -28,8 +27,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return create_engine(url, **kwargs)
     if parsed.database in (None, "", ":memory:"):
         raise ValueError("use a SQLite file, not an in-memory database: the bot runs on several threads")
-    # One connection per checkout: SQLite connections are cheap, and no connection state leaks between threads.
-    kwargs.setdefault("poolclass", NullPool)
+    # A pool of connections, each used by one thread at a time: opening a connection and running the
+    # pragmas costs more than most of our queries.
+    kwargs.setdefault("pool_size", 8)
+    kwargs.setdefault("max_overflow", 32)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
     _harden_sqlite(engine)
     return engine

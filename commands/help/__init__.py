@@ -6,14 +6,14 @@ from slack_bolt import App
 
 from bot.deps import Deps
 from bot.listener import Reply, Turn, on_command
-from commands.help.views import coming_soon_text, help_blocks, help_text
+from commands.help.views import coming_soon_text, help_blocks_dicts, help_text
 from commands.registry import COMMANDS
 
 
 def register(app: App, deps: Deps) -> None:
     def show_help(turn: Turn) -> Reply:
         roles = turn.actor.roles
-        return Reply(help_text(roles), blocks=help_blocks(roles))
+        return Reply(help_text(roles), blocks=list(help_blocks_dicts(roles)))
 
     on_command(app, deps, "/cba-help", show_help)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -33,6 +36,12 @@ def help_text(roles: frozenset[str]) -> str:
             lines.append(f"• `{usage.grammar}` — {usage.summary}. Example: `{usage.example}`")
     lines.append("Every command also answers `help`, e.g. `/cba-book help`.")
     return "\n".join(lines)
+
+
+@lru_cache(maxsize=32)
+def help_blocks_dicts(roles: frozenset[str]) -> tuple[dict[str, Any], ...]:
+    """The help blocks as dicts, built and validated once per set of roles."""
+    return tuple(block.to_dict() for block in help_blocks(roles))
 
 
 def help_blocks(roles: frozenset[str]) -> list[Block]:
