@@ -1,0 +1,1 @@
+"""Performance scripts. Each writes its section of bench/RESULTS.md (see results.py)."""
