@@ -23,6 +23,7 @@ from bot import slack_payloads as payloads
 from tests.process_helpers import ROOT, bot_env, free_port
 
 SECRET = "bench-secret"
+RESPONSE_URL = "http://127.0.0.1:9/r"
 DEFAULT_COMMANDS = [("/cba-book", ""), ("/cba-directory", "cluster"), ("/cba-help", "")]
 USERS = ["U0DEMOPA01", "U0DEMOPA02", "U0DEMOPA03", "U0DEMOPA04"]
 
@@ -43,7 +44,7 @@ def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def _one_request(port: int, command: str, text: str, user: str) -> float:
-    body = payloads.form_body(payloads.slash_command(user, command, text, response_url="http://127.0.0.1:9/r"))
+    body = payloads.form_body(payloads.slash_command(user, command, text, response_url=RESPONSE_URL))
     headers = payloads.signed_headers(SECRET, body, content_type=payloads.FORM)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     started = time.perf_counter()
@@ -83,6 +84,8 @@ def main() -> None:
     )
     assert fake.stdout is not None
     fake_url = fake.stdout.readline().decode().strip()
+    global RESPONSE_URL
+    RESPONSE_URL = fake_url.replace("/api/", "/_response/999")
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     env = bot_env(
         SLACK_BOT_TOKEN="xoxb-bench",
