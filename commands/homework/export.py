@@ -41,7 +41,7 @@ def export_homework(session: Session, cohort_code: str | None) -> Iterator[Seque
     query = query.where(Assignment.withdrawn_at.is_(None))
     if cohort_code:
         query = query.where(func.upper(Cohort.code) == cohort_code.upper())
-    pairs = list(session.execute(query.order_by(Cohort.code, Assignment.due_at, Assignment.id)).tuples())
+    pairs = list(session.execute(query.order_by(Cohort.code, Assignment.due_at, Assignment.id)))
     for assignment, cohort in pairs:
         rows = sorted(service.assignment_progress(session, assignment), key=lambda r: (r.member.name, r.member.id))
         for row in rows:

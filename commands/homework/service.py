@@ -146,7 +146,7 @@ def progress(
                 .join(Submission, Submission.id == Feedback.submission_id)
                 .where(Submission.assignment_id.in_(assignment_ids))
                 .group_by(Feedback.submission_id)
-            ).tuples()
+            )
         }
     result: dict[tuple[int, int], tuple[list[Submission], int]] = {}
     grouped: dict[tuple[int, int], list[Submission]] = defaultdict(list)
@@ -464,7 +464,7 @@ def submission_detail(session: Session, actor: Actor, submission_id: int) -> Det
             .outerjoin(Member, Member.id == Feedback.author_id)
             .where(Feedback.submission_id == submission.id)
             .order_by(Feedback.created_at, Feedback.id)
-        ).tuples()
+        )
     ]
     return Detail(
         submission,
