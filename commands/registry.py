@@ -106,25 +106,45 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "/cba-homework",
         "Homework: assignments, submissions and feedback",
-        "[submit ID TEXT | new COHORT DATE TITLE | status ID | review ID FEEDBACK]",
+        "[submit ID TEXT-OR-LINK | show ID | new COHORT DATE TITLE | due ID DATE | withdraw ID | status ID | review ID TEXT]",
         (
-            Usage("/cba-homework", "/cba-homework", "your assignments and status", ("participant",)),
+            Usage(
+                "/cba-homework", "/cba-homework", "your assignments and status", ("participant", "coach", "organiser")
+            ),
             Usage(
                 "/cba-homework submit ASSIGNMENT-ID TEXT-OR-LINK",
                 "/cba-homework submit 3 https://docs.example.com/plan",
-                "submits homework",
+                "submits homework (without text: a form)",
                 ("participant",),
+            ),
+            Usage(
+                "/cba-homework show SUBMISSION-ID",
+                "/cba-homework show 9",
+                "a submission and its feedback",
+                ("participant", "coach", "organiser"),
             ),
             Usage(
                 "/cba-homework new COHORT YYYY-MM-DD TITLE [| DESCRIPTION]",
                 "/cba-homework new CBA2 2026-12-15 Action plan | Two pages",
-                "creates an assignment",
+                "creates an assignment due 23:59 that day",
+                ("organiser",),
+            ),
+            Usage(
+                "/cba-homework due ASSIGNMENT-ID YYYY-MM-DD",
+                "/cba-homework due 3 2026-12-20",
+                "changes the due date",
+                ("organiser",),
+            ),
+            Usage(
+                "/cba-homework withdraw ASSIGNMENT-ID",
+                "/cba-homework withdraw 3",
+                "withdraws an assignment",
                 ("organiser",),
             ),
             Usage(
                 "/cba-homework status ASSIGNMENT-ID",
                 "/cba-homework status 3",
-                "who submitted",
+                "who submitted, when, late or not, who has not",
                 ("organiser", "coach"),
             ),
             Usage(
@@ -134,7 +154,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("coach", "organiser"),
             ),
         ),
-        implemented=False,
     ),
     CommandSpec(
         "/cba-ask",

@@ -184,4 +184,55 @@ class Reminder(Base):
 # --- homework (issue 6) -------------------------------------------------------------------------------
 
 
+class Assignment(Base):
+    """Homework for one cohort, due at an instant (23:59 on the due day in the organiser's zone)."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    withdrawn_at: Mapped[datetime | None]
+
+    cohort: Mapped[Cohort] = relationship()
+
+
+class Submission(Base):
+    """One version of one participant's answer; resubmitting adds a version, never overwrites."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("assignment_id", "participant_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(1000))
+    submitted_at: Mapped[datetime]
+    # Decided once, in UTC, against the due instant at the time of submitting.
+    late: Mapped[bool] = mapped_column(default=False)
+
+    assignment: Mapped[Assignment] = relationship()
+    participant: Mapped[Member] = relationship()
+
+
+class Feedback(Base):
+    """A coach's or organiser's feedback on one submission."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    author: Mapped[Member | None] = relationship()
+
+
 # --- ask alumni (issue 7) ------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""The Bolt-facing side of /cba-homework: unpack, call the service, render. No rules here."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.listener import Reply, Turn, ViewResult, private_metadata
+from commands.common.errors import FieldErrors, NotPermitted, UsageError
+from commands.common.parsing import parse_url
+from commands.homework import parse, service, views
+from commands.homework.notify import post_each
+
+PAGE_ACTIONS = re.compile(rf"^{views.PAGE_ACTION}_(prev|next)$")
+
+
+def _notify_later(turn: Turn, targets: list[str | None], text: str, blocks: list[Block]) -> None:
+    client = turn.client
+
+    def deliver() -> None:
+        post_each(client, targets, text, blocks)
+
+    turn.later(deliver)
+
+
+def handle_command(turn: Turn) -> Reply | None:
+    command = parse.parse_command(turn.text, turn.actor.roles)
+    shown = turn.deps.settings.zone  # fallback zone of <!date> tokens
+    now = turn.now
+    actor = turn.actor
+    session = turn.session
+    offsets = turn.deps.settings.homework_reminders
+
+    if isinstance(command, parse.ListMine):
+        return _list(turn, 0)
+
+    if isinstance(command, parse.NewAssignment):
+        announced = service.create_assignment(
+            session,
+            actor,
+            cohort_code=command.cohort,
+            due=command.due,
+            title=command.title,
+            description=command.description,
+            zone=turn.zone(),
+            now=now,
+            offsets=offsets,
+        )
+        text, blocks = views.announcement(announced.assignment, announced.cohort.code, shown)
+        _notify_later(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        return Reply(views.created(announced.assignment, announced.cohort.code, len(announced.participant_ids), shown))
+
+    if isinstance(command, parse.ChangeDue):
+        announced = service.change_due(
+            session, actor, command.assignment_id, command.due, zone=turn.zone(), now=now, offsets=offsets
+        )
+        text, blocks = views.due_changed(announced.assignment, shown)
+        _notify_later(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        return Reply(text + " The cohort is being told; reminders were re-planned.")
+
+    if isinstance(command, parse.Withdraw):
+        announced = service.withdraw(session, actor, command.assignment_id, now=now)
+        text, blocks = views.withdrawn(announced.assignment)
+        _notify_later(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        return Reply(text + " The cohort is being told; its reminders were cancelled.")
+
+    if isinstance(command, parse.Status):
+        report = service.status(session, actor, command.assignment_id)
+        text, blocks = views.status_blocks(report, shown)
+        return Reply(text, blocks)
+
+    if isinstance(command, parse.Submit):
+        if command.empty:
+            assignment = service.open_for_submission(session, actor, command.assignment_id)
+            _open_modal(turn, views.submit_modal(assignment, shown, turn.channel_id))
+            return None
+        submission = service.submit(
+            session, actor, command.assignment_id, text=command.text, link=command.link, now=now
+        )
+        return Reply(views.submitted(submission, submission.assignment, shown))
+
+    if isinstance(command, parse.Review):
+        done = service.review(session, actor, command.submission_id, command.feedback, now=now)
+        text, blocks = views.feedback_dm(
+            done.submission, done.assignment, actor.member.display_name, done.feedback.text, shown
+        )
+        _notify_later(turn, [done.participant.slack_id], text, blocks)
+        return Reply(views.reviewed(done.submission, done.participant.display_name))
+
+    detail = service.submission_detail(session, actor, command.submission_id)
+    text, blocks = views.submission_blocks(detail, shown)
+    return Reply(text, blocks)
+
+
+def _list(turn: Turn, page: int) -> Reply:
+    actor, shown = turn.actor, turn.deps.settings.zone
+    if actor.has("participant"):
+        text, blocks = views.my_list(service.my_assignments(turn.session, actor), shown, turn.now, page)
+        return Reply(text, blocks)
+    if actor.has(*service.STAFF):
+        text, blocks = views.overview_blocks(service.overview(turn.session, actor), shown)
+        return Reply(text, blocks)
+    error = NotPermitted("participant", "coach", "organiser", action="see homework")
+    error.usage = parse.usage(actor.roles)
+    raise error
+
+
+def _open_modal(turn: Turn, view: Any) -> None:
+    turn.ack()  # the trigger expires 3 s after the click or command
+    turn.client.views_open(trigger_id=turn.trigger_id or "", view=view)
+
+
+def _action_value(turn: Turn) -> str:
+    actions = turn.body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+def handle_submit_button(turn: Turn) -> Reply | None:
+    use = parse.usage(turn.actor.roles)
+    assignment_id = parse_id_or_usage(_action_value(turn), use)
+    assignment = service.open_for_submission(turn.session, turn.actor, assignment_id)
+    _open_modal(turn, views.submit_modal(assignment, turn.deps.settings.zone, turn.channel_id))
+    return None
+
+
+def parse_id_or_usage(value: str, use: str) -> int:
+    if not value.isdigit():
+        raise UsageError("That button is out of date.", usage=use)
+    return int(value)
+
+
+def handle_page(turn: Turn) -> Reply:
+    page = int(_action_value(turn) or 0) if _action_value(turn).isdigit() else 0
+    reply = _list(turn, page)
+    reply.replace_original = True
+    return reply
+
+
+def _input_value(values: dict[str, Any], block_id: str, action_id: str) -> str:
+    return str(((values.get(block_id) or {}).get(action_id) or {}).get("value") or "").strip()
+
+
+def handle_modal(turn: Turn) -> ViewResult:
+    values = ((turn.body.get("view") or {}).get("state") or {}).get("values") or {}
+    text = _input_value(values, views.TEXT_BLOCK, views.TEXT_ACTION)
+    raw_link = _input_value(values, views.LINK_BLOCK, views.LINK_ACTION)
+    if not text and not raw_link:
+        raise FieldErrors({views.TEXT_BLOCK: "Write your answer or give a link."})
+    link = None
+    if raw_link:
+        try:
+            link = parse_url(raw_link, "")
+        except UsageError:
+            raise FieldErrors({views.LINK_BLOCK: "Give a web link starting with https://."}) from None
+        if len(link) > parse.LINK_MAX:
+            raise FieldErrors({views.LINK_BLOCK: f"At most {parse.LINK_MAX} characters."})
+    assignment_id = private_metadata(turn.body).get("assignment_id")
+    if not isinstance(assignment_id, int):
+        raise UsageError("That form is out of date; use `/cba-homework` again.")
+    submission = service.submit(turn.session, turn.actor, assignment_id, text=text, link=link, now=turn.now)
+    return ViewResult(reply=Reply(views.submitted(submission, submission.assignment, turn.deps.settings.zone)))

@@ -1,0 +1,50 @@
+"""What a homework reminder says, decided at send time: nothing once the participant has submitted."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commands.common.actors import member_by_slack_id
+from commands.homework import service, views
+from commands.reminders.kinds import Outgoing, Skip, reminder_kind
+from storage.models import Assignment, Reminder, Submission
+
+DEFAULT_ZONE = "Europe/Brussels"
+
+
+def fallback_zone() -> ZoneInfo:
+    """CBA_TIMEZONE (loaded from .env at start-up) for the <!date> fallback; renderers get no settings."""
+    try:
+        return ZoneInfo(os.environ.get("CBA_TIMEZONE", "").strip() or DEFAULT_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+@reminder_kind(service.REMINDER_KIND)
+def render(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Skip:
+    assignment = session.get(Assignment, reminder.subject_id)
+    if assignment is None:
+        return Skip("the assignment no longer exists")
+    if assignment.withdrawn_at is not None:
+        return Skip("the assignment was withdrawn")
+    if assignment.due_at <= now:
+        return Skip("the assignment is already due")
+    member = member_by_slack_id(session, reminder.recipient)
+    if member is None:
+        return Skip("the recipient is not a member")
+    if service.participant_cohort_id(session, member) != assignment.cohort_id:
+        return Skip("the recipient is not a participant of the assignment's cohort")
+    submitted = session.scalar(
+        select(Submission.id)
+        .where(Submission.assignment_id == assignment.id, Submission.participant_id == member.id)
+        .limit(1)
+    )
+    if submitted is not None:
+        return Skip("already submitted")
+    text, blocks = views.reminder(assignment, fallback_zone())
+    return Outgoing(text=text, blocks=[block.to_dict() for block in blocks])
