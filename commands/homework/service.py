@@ -444,6 +444,8 @@ class Detail:
 
 def submission_detail(session: Session, actor: Actor, submission_id: int) -> Detail:
     """Owner, coaches and organisers only: participants see only their own submissions."""
+    # Role first: a caller with no homework role learns nothing, not even whether the ID exists.
+    _require(actor, "participant", *STAFF, action="see submissions")
     submission = _submission(session, submission_id, actor)
     if submission.participant_id != actor.member.id:
         _require(actor, *STAFF, action="see other participants' submissions")
