@@ -231,7 +231,7 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
     question = service.question_for_thread(turn.session, str(channel), str(thread_ts))
     if question is None or service.is_asker(turn.actor, question):
         return  # not a question's thread, or the asker's own follow-up
-    text = str(event.get("text") or "").strip() or "(a file)"
+    text = parsing.clean(str(event.get("text") or "")) or "(a file)"
     answer = service.add_answer(
         turn.session,
         question,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from commands.common.errors import UsageError
@@ -43,8 +44,13 @@ class Resolve:
 Request = Ask | ListOpen | Search | Resolve
 
 
+def clean(text: str | None) -> str:
+    """Drop control characters (NUL cannot even be stored in PostgreSQL), keeping newlines and tabs."""
+    return "".join(ch for ch in (text or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
 def parse(text: str | None) -> Request:
-    raw = (text or "").strip()
+    raw = clean(text)
     word, rest = first_word(raw)
     if not word:
         raise UsageError("What would you like to ask the alumni?", usage=usage())

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.questions import matching
-from commands.questions.parse import usage
+from commands.questions.parse import clean, usage
 from commands.reminders import planning
 from storage.models import Answer, Member, Question, QuestionRouting, RoleGrant
 
@@ -196,7 +196,7 @@ def resolve(session: Session, actor: Actor, question_id: int, now: datetime) -> 
 
 
 def check_answer_text(text: str | None) -> str:
-    text = (text or "").strip()
+    text = clean(text)
     if len(text) < 2:
         raise UsageError("An answer needs some text.")
     if len(text) > MAX_ANSWER_LENGTH:
@@ -343,3 +343,19 @@ def questions_asked_by(session: Session, member_id: int, *, include_anonymous: b
     if not include_anonymous:
         statement = statement.where(Question.anonymous.is_(False))
     return list(session.scalars(statement.order_by(Question.created_at.desc())))
+
+
+def open_questions_matching(session: Session, member: Member, limit: int = 5, scan: int = 200) -> list[Question]:
+    """For the App Home of an alumni: recent open questions that match their profile, best first.
+
+    The member's own questions are left out; nothing here names an asker (views decide that).
+    """
+    profile = matching.Profile(member.id, tuple(member.expertise or ()), tuple(member.sectors or ()), member.bio)
+    recent = session.scalars(
+        select(Question)
+        .where(Question.status == "open", or_(Question.asker_id.is_(None), Question.asker_id != member.id))
+        .order_by(Question.created_at.desc(), Question.id.desc())
+        .limit(scan)
+    ).all()
+    scored = [(matching.score(matching.stems(q.text), profile), q) for q in recent]
+    return [q for points, q in sorted(scored, key=lambda pair: -pair[0]) if points > 0][:limit]

@@ -637,3 +637,25 @@ class TestEscaping:
         assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &lt;http://x|y&gt;" in json.dumps(post.blocks)
         assert "&lt;!channel&gt;" in json.dumps(fake_slack.dms_to(ASKER)[0].blocks)
         assert "&lt;!channel&gt;" in replies[1].body
+
+
+class TestOddInput:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "anon anon anon anon anon",
+            "search %_\\'\"",
+            "search <!channel>",
+            "resolve #999999999",
+            "resolve 0",
+            "list list",
+            "\u0000\u200b\U0001f600 emoji question?",
+            "'unbalanced \"quotes here",
+            "search " + "ü" * 150,
+        ],
+    )
+    def test_never_an_unhandled_error(self, slack: SlackDriver, people: dict, text: str) -> None:
+        answer = ask(slack, OTHER, text)
+        assert answer.status == 200
+        assert answer.json["response_type"] == "ephemeral"
+        assert "something went wrong" not in answer.text

@@ -57,3 +57,6 @@ class TestParse:
             parse(text)
         assert says in caught.value.message
         assert "Usage of `/cba-ask`" in caught.value.user_text()
+
+    def test_control_characters_are_dropped(self) -> None:
+        assert parse("\x00How do\x07 you\tfund\nit?\x1b") == Ask("How do you\tfund\nit?")

@@ -102,3 +102,15 @@ class TestExportAndDemo:
         load_demo(session, NOW)
         [question] = session.scalars(select(Question)).all()
         assert len(question.answers) == 1
+
+
+class TestHomeHelpers:
+    def test_open_questions_matching_an_alumni_profile(self, session: Session) -> None:
+        asker = make_person(session, None, "U0ASK", "Asker", "participant")
+        alumni = make_alumni(session, None, "U0AL", "Alumni", expertise=["energy"], bio="funding")
+        both = make_question(session, asker, "Energy funding?", created_at=NOW)
+        one = make_question(session, asker, "Energy audits?", created_at=NOW + timedelta(minutes=1))
+        make_question(session, asker, "Energy done", created_at=NOW, status="resolved")
+        make_question(session, asker, "Tourism?", created_at=NOW)
+        make_question(session, alumni, "My own energy question", created_at=NOW)
+        assert [q.id for q in service.open_questions_matching(session, alumni)] == [both.id, one.id]
