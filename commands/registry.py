@@ -170,7 +170,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             Usage("/cba-ask search WORDS", "/cba-ask search funding", "past questions and answers"),
             Usage("/cba-ask resolve QUESTION-ID", "/cba-ask resolve 7", "marks your question resolved"),
         ),
-        implemented=False,
+        implemented=True,
     ),
     CommandSpec(
         "/cba-admin",

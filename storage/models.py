@@ -236,3 +236,70 @@ class Feedback(Base):
 
 
 # --- ask alumni (issue 7) ------------------------------------------------------------------------------
+
+QUESTION_STATUSES = ("open", "resolved")
+ANSWER_SOURCES = ("thread", "button")
+
+
+class Question(Base):
+    """A question to the alumni, posted to the questions channel (`question #N`).
+
+    `asker_id` is kept for anonymous questions too: organisers may see it, nobody else.
+    """
+
+    __tablename__ = "questions"
+    __table_args__ = (Index("ix_questions_message", "channel_id", "message_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asker_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    nudged: Mapped[bool] = mapped_column(default=False)
+
+    asker: Mapped[Member | None] = relationship(foreign_keys=[asker_id])
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="question", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+
+
+class Answer(Base):
+    """An answer, from the question's thread or the "Answer" modal. One per Slack message."""
+
+    __tablename__ = "question_answers"
+    __table_args__ = (UniqueConstraint("question_id", "slack_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    # NULL once the author erased their data: shown as "former member".
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    question: Mapped[Question] = relationship(back_populates="answers")
+    author: Mapped[Member | None] = relationship()
+
+
+class QuestionRouting(Base):
+    """Who was asked to look at a question, in rank order, with their match score."""
+
+    __tablename__ = "question_routings"
+    __table_args__ = (UniqueConstraint("question_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    asked_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    member: Mapped[Member] = relationship()

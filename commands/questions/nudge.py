@@ -1,0 +1,29 @@
+"""The one reminder of an unanswered question (kind "question_nudge"), decided at send time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from commands.questions import service, views
+from commands.reminders.kinds import Outgoing, Skip, reminder_kind
+from storage.models import Question, Reminder
+
+
+@reminder_kind(service.NUDGE_KIND)
+def render_nudge(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Skip:
+    """Brings the question to the alumni again, unless it was answered, resolved or already nudged."""
+    question = session.get(Question, reminder.subject_id)
+    if question is None:
+        return Skip("the question no longer exists")
+    if question.status != "open":
+        return Skip("the question is resolved")
+    if service.answer_count(session, question.id):
+        return Skip("the question has an answer")
+    if question.nudged:
+        return Skip("the question was already brought up again")
+    question.nudged = True
+    session.flush()
+    text, blocks = views.nudge_message(question, service.routed_members(session, question.id), now)
+    return Outgoing(text, [block.to_dict() for block in blocks])

@@ -1,0 +1,274 @@
+"""Block Kit for questions: channel post, DMs, the Answer modal, list and search pages (pure builders).
+
+Every question and answer text passes through `escape()`: what a user typed never pings or links.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from commands.common.text import escape, truncate
+from commands.common.timefmt import slack_date
+from commands.questions.service import Page
+from storage.models import Answer, Member, Question
+
+ANSWER_ACTION = "question_answer"
+RESOLVE_ACTION = "question_resolve"
+PAGE_PREVIOUS_ACTION = "questions_page_previous"
+PAGE_NEXT_ACTION = "questions_page_next"
+ANSWER_VIEW = "question_answer_submit"
+ANSWER_BLOCK = "answer"
+ANSWER_INPUT = "text"
+SECTION_LIMIT = 2900
+ANONYMOUS = "an anonymous member"
+FORMER_MEMBER = "former member"
+
+AskerLabel = Callable[[Question], str]
+
+
+def member_label(member: Member | None) -> str:
+    """A mention, or "former member" once the person erased their data."""
+    if member is None or member.erased_at is not None or not member.slack_id:
+        return FORMER_MEMBER
+    return f"<@{member.slack_id}>"
+
+
+def asker_for(viewer_member_id: int | None, viewer_is_organiser: bool) -> AskerLabel:
+    """How askers appear to one viewer: anonymous ones are named to organisers only (and "you" to themselves)."""
+
+    def label(question: Question) -> str:
+        if not question.anonymous:
+            return member_label(question.asker)
+        if viewer_member_id is not None and question.asker_id == viewer_member_id:
+            return "you (anonymously)"
+        if viewer_is_organiser:
+            return f"{member_label(question.asker)} (anonymous to others)"
+        return ANONYMOUS
+
+    return label
+
+
+def public_asker(question: Question) -> str:
+    """How the asker appears to everyone but organisers."""
+    return ANONYMOUS if question.anonymous else member_label(question.asker)
+
+
+def quoted(text: str, limit: int = SECTION_LIMIT) -> str:
+    """User text, escaped and shortened, as a block quote."""
+    body = escape(text.strip())
+    # Truncated after escaping and quoting, so the result always fits; a cut entity shows as plain text.
+    return truncate("\n".join(f">{line}" for line in body.splitlines() or [""]), limit)
+
+
+def _status_line(question: Question, zone: ZoneInfo) -> str:
+    if question.status == "resolved" and question.resolved_at is not None:
+        return f":white_check_mark: Resolved {slack_date(question.resolved_at, zone)}"
+    return ":speech_balloon: Open · answer in this thread or with the *Answer* button"
+
+
+def question_message(question: Question, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    """The post in the questions channel (also what chat.update shows once resolved)."""
+    resolved = question.status == "resolved"
+    title = (
+        f"{':white_check_mark:' if resolved else ':question:'} *question #{question.id}* from {public_asker(question)}"
+    )
+    if resolved:
+        title += " — *resolved*"
+    buttons = [
+        ButtonElement(text="Answer", action_id=ANSWER_ACTION, value=str(question.id), style="primary"),
+    ]
+    if not resolved:
+        buttons.append(ButtonElement(text="Mark resolved", action_id=RESOLVE_ACTION, value=str(question.id)))
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=title)),
+        SectionBlock(text=MarkdownTextObject(text=quoted(question.text))),
+        ContextBlock(elements=[MarkdownTextObject(text=_status_line(question, zone))]),
+        ActionsBlock(block_id=f"question-{question.id}", elements=buttons),
+    ]
+    state = "resolved " if resolved else ""
+    text = f"{state}question #{question.id}: {escape(truncate(question.text, 200))}"
+    return text, blocks
+
+
+def ask_reply(question: Question, routed: int) -> tuple[str, list[Block]]:
+    """The asker's ephemeral confirmation, with the link and their own "Mark resolved" button."""
+    where = f"<#{question.channel_id}>" if question.channel_id else "the questions channel"
+    link = f" <{question.permalink}|View it>" if question.permalink else ""
+    text = f":white_check_mark: Your question #{question.id} is posted in {where}.{link}"
+    if question.anonymous:
+        text += " Your name is not shown."
+    if routed:
+        people = "alumni" if routed > 1 else "alumni member"
+        text += f" I asked {routed} {people} whose expertise matches."
+    text += " You will get a DM for each answer."
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(
+            elements=[ButtonElement(text="Mark resolved", action_id=RESOLVE_ACTION, value=str(question.id))],
+        ),
+    ]
+    return text, blocks
+
+
+def alumni_dm(question: Question) -> tuple[str, list[Block]]:
+    """The DM to a routed alumni: never names an anonymous asker."""
+    link = f"\n<{question.permalink}|Open the thread>" if question.permalink else ""
+    intro = f":wave: An alumni question that matches your expertise — *question #{question.id}* from {public_asker(question)}:"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+        SectionBlock(text=MarkdownTextObject(text=quoted(question.text) + link)),
+        ActionsBlock(
+            elements=[ButtonElement(text="Answer", action_id=ANSWER_ACTION, value=str(question.id), style="primary")]
+        ),
+    ]
+    return f"An alumni question for you: question #{question.id}", blocks
+
+
+def _age(seconds: float) -> str:
+    hours = int(seconds // 3600)
+    if hours >= 48:
+        return f"{hours // 24} days"
+    if hours >= 2:
+        return f"{hours} hours"
+    return "a while"
+
+
+def nudge_message(question: Question, routed: list[Member], now: datetime) -> tuple[str, list[Block]]:
+    """The one reminder when nobody has answered yet."""
+    who = " ".join(member_label(m) for m in routed if m.slack_id)
+    age = _age((now - question.created_at).total_seconds())
+    intro = f":hourglass: *question #{question.id}* has had no answer for {age}. Can you help?"
+    if who:
+        intro += f"\nAlumni who know this topic: {who}"
+    link = f"\n<{question.permalink}|Open the thread>" if question.permalink else ""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+        SectionBlock(text=MarkdownTextObject(text=quoted(question.text, 1500) + link)),
+        ActionsBlock(
+            elements=[ButtonElement(text="Answer", action_id=ANSWER_ACTION, value=str(question.id), style="primary")]
+        ),
+    ]
+    return f"question #{question.id} still has no answer: can you help?", blocks
+
+
+def answer_thread_post(answer: Answer, author: Member | None) -> str:
+    return f":speech_balloon: {member_label(author)} answered:\n{quoted(answer.text)}"
+
+
+def answer_dm(question: Question, answer: Answer, author: Member | None) -> tuple[str, list[Block]]:
+    """To the asker (also of an anonymous question): who answered, with a link."""
+    link = answer.permalink or question.permalink
+    where = f" <{link}|See the answer>" if link else ""
+    text = f":speech_balloon: {member_label(author)} answered your question #{question.id}.{where}"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        SectionBlock(text=MarkdownTextObject(text=quoted(answer.text, 1500))),
+    ]
+    if question.status == "open":
+        blocks.append(
+            ActionsBlock(
+                elements=[ButtonElement(text="Mark resolved", action_id=RESOLVE_ACTION, value=str(question.id))]
+            )
+        )
+    return text, blocks
+
+
+def answer_modal(question: Question, channel_id: str | None = None) -> View:
+    meta: dict[str, object] = {"question_id": question.id}
+    if channel_id:
+        meta["channel_id"] = channel_id
+    return View(
+        type="modal",
+        callback_id=ANSWER_VIEW,
+        private_metadata=json.dumps(meta),
+        title=PlainTextObject(text=f"Answer question #{question.id}"[:24]),
+        submit=PlainTextObject(text="Send answer"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=quoted(question.text))),
+            InputBlock(
+                block_id=ANSWER_BLOCK,
+                label=PlainTextObject(text="Your answer"),
+                element=PlainTextInputElement(action_id=ANSWER_INPUT, multiline=True, max_length=3000),
+            ),
+        ],
+    )
+
+
+def _page_nav(page: Page, what: str, words: str = "") -> list[Block]:
+    pages = max(1, -(-page.total // page.per_page))
+    blocks: list[Block] = [
+        ContextBlock(elements=[MarkdownTextObject(text=f"Page {page.page + 1} of {pages} · {page.total} {what}")])
+    ]
+    buttons = []
+    for enabled, action, label, target in (
+        (page.has_previous, PAGE_PREVIOUS_ACTION, "Previous", page.page - 1),
+        (page.has_next, PAGE_NEXT_ACTION, "Next", page.page + 1),
+    ):
+        if enabled:
+            value = json.dumps({"v": "search" if words else "list", "p": target, "q": words[:200]})
+            buttons.append(ButtonElement(text=label, action_id=action, value=value))
+    if buttons:
+        blocks.append(ActionsBlock(block_id="questions-pages", elements=buttons))
+    return blocks
+
+
+def _question_line(question: Question, asker: AskerLabel, zone: ZoneInfo) -> str:
+    count = len(question.answers)
+    answers = f"{count} answer{'' if count == 1 else 's'}"
+    status = "resolved" if question.status == "resolved" else "open"
+    link = f" · <{question.permalink}|thread>" if question.permalink else ""
+    head = f"*question #{question.id}* · {asker(question)} · {slack_date(question.created_at, zone)} · {status} · {answers}{link}"
+    return head + "\n" + quoted(question.text, 600)
+
+
+def list_page(page: Page, asker: AskerLabel, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    if not page.questions:
+        text = "There are no open questions. Ask one with `/cba-ask QUESTION`."
+        return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    text = f"Open questions ({page.total})"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{text}*"))]
+    for question in page.questions:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_question_line(question, asker, zone))))
+        blocks.append(DividerBlock())
+    blocks += _page_nav(page, "open questions")
+    return text, blocks
+
+
+def search_page(page: Page, words: str, asker: AskerLabel, zone: ZoneInfo) -> tuple[str, list[Block]]:
+    shown = escape(truncate(words, 100))
+    if not page.questions:
+        text = f"No past question matches “{shown}”. Ask it with `/cba-ask QUESTION`."
+        return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    text = f"Questions matching “{shown}” ({page.total})"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{text}*"))]
+    for question in page.questions:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_question_line(question, asker, zone))))
+        if question.answers:
+            lines = []
+            for answer in question.answers[:3]:
+                link = f" (<{answer.permalink}|link>)" if answer.permalink else ""
+                lines.append(f"↳ {member_label(answer.author)}{link}:\n{quoted(answer.text, 400)}")
+            if len(question.answers) > 3:
+                lines.append(f"…and {len(question.answers) - 3} more in the thread")
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_LIMIT))))
+        blocks.append(DividerBlock())
+    blocks += _page_nav(page, "questions", words)
+    return text, blocks
