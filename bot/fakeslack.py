@@ -226,6 +226,9 @@ def validate_view(view: Any, *, types: tuple[str, ...] = ("modal", "home")) -> l
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a burst of 50 concurrent clients (race tests)
+    # then sees dropped SYNs (1 s retransmits) and resets. Slack itself has no such limit.
+    request_queue_size = 128
 
     def __init__(self, fake: FakeSlack) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -73,7 +73,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "/cba-slots",
         "Coaches: publish and manage coaching slots",
-        "[add YYYY-MM-DD HH:MM [MINUTESm] [xCOUNT] [URL] | list | remove SLOT-ID]",
+        "[add YYYY-MM-DD HH:MM [MINUTESm] [xCOUNT] [MEETING-URL] | list | remove SLOT-ID]",
         (
             Usage(
                 "/cba-slots add YYYY-MM-DD HH:MM [MINUTESm] [xCOUNT] [MEETING-URL]",
@@ -82,9 +82,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("coach",),
             ),
             Usage("/cba-slots [list]", "/cba-slots", "your slots from now on", ("coach",)),
-            Usage("/cba-slots remove SLOT-ID", "/cba-slots remove 12", "withdraws a slot", ("coach",)),
+            Usage("/cba-slots remove SLOT-ID", "/cba-slots remove 12", "withdraws a slot", ("coach", "organiser")),
         ),
-        implemented=False,
+        implemented=True,
     ),
     CommandSpec(
         "/cba-book",
@@ -101,7 +101,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("participant", "coach", "organiser"),
             ),
         ),
-        implemented=False,
+        implemented=True,
     ),
     CommandSpec(
         "/cba-homework",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -179,6 +180,66 @@ class Reminder(Base):
 
 
 # --- coaching slots and bookings (issue 5) ---------------------------------------------------------
+
+
+BOOKING_STATUSES = ("active", "cancelled")
+
+
+class CoachingSlot(Base):
+    """A time a coach offers for one coaching session. `removed_at` set: withdrawn, never booked again."""
+
+    __tablename__ = "coaching_slots"
+    __table_args__ = (Index("ix_coaching_slots_coach_starts", "coach_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    coach_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    meeting_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    removed_at: Mapped[datetime | None]
+
+    coach: Mapped[Member] = relationship(foreign_keys=[coach_id])
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+class CoachingBooking(Base):
+    """A participant's booking of a slot.
+
+    The partial unique index is the invariant "a slot holds at most one active booking": the
+    database refuses a second one whatever the concurrency (SQLite and PostgreSQL alike).
+    """
+
+    __tablename__ = "coaching_bookings"
+    __table_args__ = (
+        Index(
+            "uq_coaching_bookings_active_slot",
+            "slot_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_coaching_bookings_participant_status", "participant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("coaching_slots.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # Cancelled inside CBA_MIN_BOOKING_NOTICE before the start: shown to organisers.
+    late: Mapped[bool] = mapped_column(default=False)
+    ics_uid: Mapped[str] = mapped_column(String(200), unique=True)
+    ics_sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+    slot: Mapped[CoachingSlot] = relationship()
+    participant: Mapped[Member] = relationship(foreign_keys=[participant_id])
+    cancelled_by: Mapped[Member | None] = relationship(foreign_keys=[cancelled_by_id])
 
 
 # --- homework (issue 6) -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Feature package: coaching (listeners registered by register())."""
+"""Coaching (SPEC 4.3): coaches publish slots (/cba-slots), participants book them (/cba-book)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from slack_bolt import App
 
 from bot.deps import Deps
 
+# Imported for their registrations: the reminder renderer, the CSV exporter and the demo step.
+from commands.coaching import demo, exports, reminders  # noqa: F401
+
 
 def register(app: App, deps: Deps) -> None:
-    """Not built yet."""
+    from commands.coaching import listeners
+
+    listeners.register(app, deps)

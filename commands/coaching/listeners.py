@@ -1,0 +1,165 @@
+"""The only Bolt-aware coaching file: unpack, call the service, render, queue the DMs after commit."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, time, timedelta
+
+from slack_bolt import App
+
+from bot.deps import Deps
+from bot.listener import Reply, Turn, on_action, on_command
+from commands.coaching import notify, service, views
+from commands.coaching.parse import (
+    AddSlots,
+    BookSlot,
+    BrowseSlots,
+    CancelBooking,
+    ListSlots,
+    MyBookings,
+    RemoveSlot,
+    book_usage,
+    parse_book,
+    parse_slots,
+    slots_usage,
+)
+from commands.common.errors import UsageError
+
+
+def _action_value(turn: Turn) -> str:
+    actions = turn.body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+def _action_int(turn: Turn, kind: str, usage: str) -> int:
+    value = _action_value(turn)
+    if not value.isdigit():
+        raise UsageError(f"That button does not name a {kind}.", usage=usage)
+    return int(value)
+
+
+# --- /cba-slots --------------------------------------------------------------------------------
+
+
+def _publish(turn: Turn, request: AddSlots, fold: int | None, *, replace: bool = False) -> Reply:
+    shown = turn.deps.settings.zone
+    result = service.add_slots(turn.session, turn.actor, request, turn.zone(), turn.now, fold=fold)
+    if isinstance(result, service.AskFold):
+        text, blocks = views.fold_blocks(result, turn.zone())
+        return Reply(text, blocks)
+    return Reply(views.published_text(result, shown), replace_original=replace)
+
+
+def slots_command(turn: Turn) -> Reply:
+    request = parse_slots(turn.text)
+    shown = turn.deps.settings.zone
+    if isinstance(request, AddSlots):
+        return _publish(turn, request, None)
+    if isinstance(request, ListSlots):
+        text = views.coach_slots_text(service.coach_slots(turn.session, turn.actor, turn.now), shown)
+        return Reply(text, views.text_blocks(text))
+    assert isinstance(request, RemoveSlot)
+    removed = service.remove_slot(turn.session, turn.actor, request.slot_id, turn.now, turn.deps.settings)
+    if removed.cancelled is not None:
+        _queue_cancelled(turn, removed.cancelled)
+    return Reply(views.removed_text(removed))
+
+
+def fold_action(turn: Turn) -> Reply:
+    try:
+        data = json.loads(_action_value(turn))
+        request = AddSlots(
+            day=date.fromisoformat(data["d"]),
+            at=time.fromisoformat(data["t"]),
+            length=timedelta(minutes=int(data["m"])),
+            count=int(data["n"]),
+            meeting_url=data.get("u"),
+        )
+        fold = int(data["f"])
+    except (ValueError, KeyError, TypeError):
+        raise UsageError("That button is out of date; please type the command again.", usage=slots_usage()) from None
+    if fold not in (0, 1) or not 1 <= request.count <= 12:
+        raise UsageError("That button is out of date; please type the command again.", usage=slots_usage())
+    return _publish(turn, request, fold, replace=True)
+
+
+# --- /cba-book ---------------------------------------------------------------------------------
+
+
+def _browse(turn: Turn, page: int, *, replace: bool = False) -> Reply:
+    result = service.open_slots(turn.session, turn.actor, turn.now, turn.deps.settings, page)
+    text, blocks = views.browse_blocks(result, turn.deps.settings.zone)
+    return Reply(text, blocks, replace_original=replace)
+
+
+def _book(turn: Turn, slot_id: int) -> Reply:
+    settings = turn.deps.settings
+    try:
+        booked = service.book(turn.session, turn.actor, slot_id, turn.now, settings)
+    except service.SlotTaken as taken:
+        text, blocks = views.taken_blocks(taken, settings.zone)
+        return Reply(text, blocks)
+    client, now, cal = turn.client, turn.now, booked.calendar
+    slot_id = booked.booking.slot_id
+    turn.later(
+        lambda: notify.send_booked(
+            client,
+            cal,
+            slot_id=slot_id,
+            participant=booked.participant_slack,
+            coach=booked.coach_slack,
+            zone=settings.zone,
+            stamp=now,
+        )
+    )
+    return Reply(views.booked_text(booked, settings.zone))
+
+
+def _queue_cancelled(turn: Turn, cancelled: service.Cancelled) -> None:
+    client, now, zone = turn.client, turn.now, turn.deps.settings.zone
+    turn.later(lambda: notify.send_cancelled(client, cancelled, zone=zone, stamp=now))
+
+
+def _cancel(turn: Turn, booking_id: int) -> Reply:
+    cancelled = service.cancel_booking(turn.session, turn.actor, booking_id, turn.now, turn.deps.settings)
+    _queue_cancelled(turn, cancelled)
+    return Reply(views.cancelled_text(cancelled))
+
+
+def book_command(turn: Turn) -> Reply:
+    request = parse_book(turn.text)
+    if isinstance(request, BrowseSlots):
+        return _browse(turn, request.page)
+    if isinstance(request, BookSlot):
+        return _book(turn, request.slot_id)
+    if isinstance(request, MyBookings):
+        held, coached = service.my_bookings(turn.session, turn.actor, turn.now)
+        text, blocks = views.mine_blocks(held, coached, turn.deps.settings.zone)
+        return Reply(text, blocks)
+    assert isinstance(request, CancelBooking)
+    return _cancel(turn, request.booking_id)
+
+
+def register(app: App, deps: Deps) -> None:
+    on_command(app, deps, "/cba-slots", slots_command)
+    on_command(app, deps, "/cba-book", book_command)
+    on_action(
+        app,
+        deps,
+        re.compile(rf"^{views.BOOK_ACTION}(_\d+)?$"),
+        lambda turn: _book(turn, _action_int(turn, "slot", book_usage())),
+    )
+    on_action(
+        app,
+        deps,
+        re.compile(rf"^{views.PAGE_ACTION}_(next|prev)$"),
+        lambda turn: _browse(turn, _action_int(turn, "page", book_usage()), replace=True),
+    )
+    on_action(
+        app,
+        deps,
+        re.compile(rf"^{views.CANCEL_ACTION}(_\d+)?$"),
+        lambda turn: _cancel(turn, _action_int(turn, "booking", book_usage())),
+    )
+    on_action(app, deps, re.compile(rf"^{views.FOLD_ACTION}_[01]$"), fold_action)

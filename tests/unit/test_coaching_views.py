@@ -1,0 +1,64 @@
+"""Block Kit builders stay inside Slack's limits and show times as date tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.fakeslack import validate_blocks
+from commands.coaching import views
+from commands.coaching.parse import AddSlots
+from commands.coaching.service import AskFold, Page
+from storage.models import CoachingSlot, Member
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def _slots(count: int, coaches: int = 1) -> list[CoachingSlot]:
+    people = [Member(id=i + 1, slack_id=f"U0C{i}", name=f"Coach <{i}> & co") for i in range(coaches)]
+    slots = []
+    for index in range(count):
+        coach = people[index % coaches]
+        start = datetime(2026, 12, 1, 8, tzinfo=UTC) + timedelta(days=index)
+        slot = CoachingSlot(id=index + 1, coach_id=coach.id, starts_at=start, ends_at=start + timedelta(minutes=45))
+        slot.coach = coach
+        slots.append(slot)
+    return sorted(slots, key=lambda s: (s.coach_id, s.starts_at))
+
+
+def _dicts(blocks: list) -> list[dict]:  # type: ignore[type-arg]
+    return [block.to_dict() for block in blocks]
+
+
+def test_a_full_page_of_slots_with_a_new_coach_and_day_each_is_within_limits() -> None:
+    page = Page(_slots(views_page_size(), coaches=10), page=1, has_more=True)
+    text, blocks = views.browse_blocks(page, BRUSSELS)
+    assert validate_blocks(_dicts(blocks)) == []
+    assert len(blocks) <= 50
+    assert "<!date^" in text
+    nav = blocks[-1].to_dict()["elements"]
+    assert [b["text"]["text"] for b in nav] == ["Previous", "Next"]
+    # Coach names are user text: escaped.
+    assert any("Coach &lt;0&gt; &amp; co" in str(b.to_dict()) for b in blocks)
+
+
+def views_page_size() -> int:
+    from commands.coaching.service import PAGE_SIZE
+
+    return PAGE_SIZE
+
+
+def test_fold_question_offers_both_readings() -> None:
+    question = AskFold(AddSlots(date(2026, 10, 25), time(2, 30)), "first 02:30 (CEST)", "second 02:30 (CET)")
+    text, blocks = views.fold_blocks(question, ZoneInfo("Europe/Berlin"))
+    assert "happens twice" in text
+    assert validate_blocks(_dicts(blocks)) == []
+    buttons = blocks[1].to_dict()["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["first 02:30 (CEST)", "second 02:30 (CET)"]
+    assert buttons[0]["action_id"] != buttons[1]["action_id"]
+
+
+def test_long_text_is_split_under_the_section_limit() -> None:
+    blocks = views.text_blocks("\n".join(f"• line {i} " + "x" * 80 for i in range(400)))
+    assert len(blocks) <= 50
+    assert validate_blocks(_dicts(blocks)) == []
