@@ -148,8 +148,10 @@ def _run_after(turn: Turn) -> None:
             log.exception("a follow-up after commit failed")
 
 
-def _open_turn(deps: Deps, session: Session, body: dict[str, Any], client: WebClient, ack: Ack) -> Turn:
-    actor = load_actor(session, caller_id(body), deps.settings.organisers)
+def _open_turn(
+    deps: Deps, session: Session, body: dict[str, Any], client: WebClient, ack: Ack, *, create: bool = True
+) -> Turn:
+    actor = load_actor(session, caller_id(body), deps.settings.organisers, create=create)
     return Turn(deps, session, actor, body, client, deps.clock(), ack, log)
 
 
@@ -325,7 +327,7 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
                         return
                     session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
                     session.flush()
-                turn = _open_turn(deps, session, body, client, ack)
+                turn = _open_turn(deps, session, body, client, ack, create=False)
                 handler(turn, event)
         except IntegrityError:
             log.info("event %s was handled concurrently; skipped", event_id)

@@ -253,6 +253,8 @@ def remove_slot(session: Session, actor: Actor, slot_id: int, now: datetime, set
 
 
 def cancel_booking(session: Session, actor: Actor, booking_id: int, now: datetime, settings: Settings) -> Cancelled:
+    # Role first: someone who can hold no booking learns nothing, not even whether the ID exists.
+    actor.require("participant", "coach", "organiser", action="cancel coaching bookings")
     booking = session.get(CoachingBooking, booking_id, populate_existing=True)
     if booking is None:
         raise NotFound("booking", booking_id, usage=book_usage())

@@ -29,6 +29,13 @@ class Actor:
             raise NotPermitted(*roles, action=action)
 
 
+def persisted(session: Session, actor: Actor) -> Member:
+    """The actor's member row, created now if the actor was only transient (see load_actor)."""
+    if actor.member.id is not None:
+        return actor.member
+    return get_or_create_member(session, actor.slack_id)
+
+
 def member_by_slack_id(session: Session, slack_id: str) -> Member | None:
     return session.scalar(select(Member).where(Member.slack_id == slack_id))
 
@@ -57,8 +64,12 @@ _MEMBER_WITH_ROLES = (
 )
 
 
-def load_actor(session: Session, slack_id: str, organisers: frozenset[str]) -> Actor:
-    """The caller and their roles in one query; a first-time caller gets a member row."""
+def load_actor(session: Session, slack_id: str, organisers: frozenset[str], *, create: bool = True) -> Actor:
+    """The caller and their roles in one query.
+
+    A first-time caller of a command gets a member row; for events (`create=False`) an unknown
+    author stays a transient, unsaved Member, so chatter in a channel stores nobody.
+    """
     if not slack_id:
         # Payloads without a user (some events): an anonymous caller with no roles, never stored.
         return Actor(member=Member(name="Slack"), roles=frozenset())
@@ -66,8 +77,10 @@ def load_actor(session: Session, slack_id: str, organisers: frozenset[str]) -> A
     if rows:
         member = rows[0][0]
         roles = {role for _member, role in rows if role}
-    else:
+    elif create:
         member, roles = get_or_create_member(session, slack_id), set()
+    else:
+        member, roles = Member(slack_id=slack_id, name=""), set()
     if slack_id in organisers:
         roles.add("organiser")
     return Actor(member=member, roles=frozenset(roles))

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.listener import Reply, Turn, ViewResult, private_metadata
+from commands.common.actors import persisted
 from commands.common.errors import CbaError, Conflict, FieldErrors, UsageError
 from commands.common.parsing import parse_id
 from commands.questions import parse as parsing
@@ -232,10 +233,11 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
     if question is None or service.is_asker(turn.actor, question):
         return  # not a question's thread, or the asker's own follow-up
     text = parsing.clean(str(event.get("text") or "")) or "(a file)"
+    author = persisted(turn.session, turn.actor)
     answer = service.add_answer(
         turn.session,
         question,
-        turn.actor.member,
+        author,
         text,
         source="thread",
         now=turn.now,
@@ -244,7 +246,7 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
     )
     if answer is None:
         return
-    client, author, asker = turn.client, turn.actor.member, _asker_slack_id(question)
+    client, asker = turn.client, _asker_slack_id(question)
     turn.later(lambda: _tell_asker(client, asker, question, answer, author))
 
 
