@@ -28,7 +28,8 @@ import urllib.error
 import uuid
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -36,7 +37,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
@@ -87,7 +88,7 @@ GLOBAL_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "no_permission", "missing_scope"}
 )
 
-_T = Reminder.__table__
+_T: Table = Reminder.__table__  # type: ignore[assignment]
 
 
 class DeliveryParts(Protocol):
@@ -195,8 +196,7 @@ def claim(session: Session, *, now: datetime, worker_id: str, batch: int, lease:
         .values(status="claimed", claimed_by=worker_id, lease_until=now + lease, attempts=_T.c.attempts + 1)
         .returning(_T.c.id, _T.c.recipient, _T.c.attempts, _T.c.due_at)
     )
-    rows = session.execute(statement).all()
-    rows.sort(key=lambda row: (row.due_at, row.id))
+    rows = sorted(session.execute(statement).all(), key=lambda row: (row.due_at, row.id))
     return [_Claimed(row.id, row.recipient, row.attempts) for row in rows]
 
 
@@ -220,12 +220,35 @@ def _fenced(row_id: int, worker_id: str) -> Any:
     return update(_T).where(_T.c.id == row_id, _T.c.claimed_by == worker_id, _T.c.status == "claimed")
 
 
+class _Link:
+    """One connection for a whole delivery run: a short transaction per step, but no pool checkout,
+    pre-ping or (SQLite) connection set-up per step. Idle between transactions, it holds no lock."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        self._connection: Connection | None = bind.connect() if isinstance(bind, Engine) else None
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        if self._connection is None:
+            with self._sessions.begin() as session:
+                yield session
+            return
+        with Session(bind=self._connection, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
 class _Batch:
     """One claimed batch, delivered row by row; acknowledgements ride on the next row's transaction."""
 
     def __init__(
         self,
-        parts: DeliveryParts,
+        link: _Link,
         client: WebClient,
         *,
         now: datetime,
@@ -234,7 +257,7 @@ class _Batch:
         pause: _Pause,
         report: DeliveryReport,
     ) -> None:
-        self.parts = parts
+        self.link = link
         self.client = client
         self.now = now
         self.me = worker_id
@@ -255,12 +278,12 @@ class _Batch:
 
     def finish(self) -> None:
         if self._pending_ack:
-            with self.parts.sessions.begin() as session:
+            with self.link.begin() as session:
                 self._flush_acks(session)
 
     def _render(self, claimed: _Claimed) -> tuple[str, Outgoing | Skip | None]:
         """Record the previous outcome, check the row is still ours, render it. One short transaction."""
-        with self.parts.sessions.begin() as session:
+        with self.link.begin() as session:
             self._flush_acks(session)
             reminder = session.get(Reminder, claimed.id, populate_existing=True)
             if reminder is None or reminder.status != "claimed" or reminder.claimed_by != self.me:
@@ -426,19 +449,23 @@ def deliver_due(
     pause.until = None
     client = client or parts.client
     pacer = pacer or Pacer()
-    for _ in range(max_batches):
-        with parts.sessions.begin() as session:
-            rows = claim(session, now=now, worker_id=worker_id, batch=batch, lease=lease)
-        if not rows:
-            break
-        report.claimed += len(rows)
-        work = _Batch(parts, client, now=now, worker_id=worker_id, pacer=pacer, pause=pause, report=report)
-        try:
-            carry_on = work.deliver(_interleave(rows))
-        finally:
-            work.finish()
-        if not carry_on:
-            break
+    link = _Link(parts.sessions)
+    try:
+        for _ in range(max_batches):
+            with link.begin() as session:
+                rows = claim(session, now=now, worker_id=worker_id, batch=batch, lease=lease)
+            if not rows:
+                break
+            report.claimed += len(rows)
+            work = _Batch(link, client, now=now, worker_id=worker_id, pacer=pacer, pause=pause, report=report)
+            try:
+                carry_on = work.deliver(_interleave(rows))
+            finally:
+                work.finish()
+            if not carry_on:
+                break
+    finally:
+        link.close()
     if report.claimed:
         log.info(
             "reminders: %s sent, %s skipped, %s failed, %s to retry, %s rate-limited",
