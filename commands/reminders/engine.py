@@ -5,10 +5,10 @@ How a tick delivers (reliability reference §2):
    (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite serialises writers with `BEGIN IMMEDIATE`), then commits.
    Due means `pending` and past its `lease_until` (for a pending row: "not before", set by a retry), or
    `claimed` by someone whose lease expired (a crashed worker).
-2. For each row, a short transaction checks the row is still ours, asks the kind's renderer what to say
-   (or to skip: the subject began, was cancelled…) and commits; then chat.postMessage, outside any
-   transaction; then the next short transaction records `sent` with a fence
-   (`WHERE id=:id AND claimed_by=:me AND status='claimed'`) before rendering the next row.
+2. A short transaction checks the rows are still ours and asks each kind's renderer what to say (or
+   to skip: the subject began, was cancelled…). Then, row by row and outside any transaction,
+   chat.postMessage, and at once the outcome as one fenced autocommit UPDATE
+   (`… SET status='sent' … WHERE id=:id AND claimed_by=:me AND status='claimed'`) before the next post.
    A crash can therefore repeat at most the one message in flight (at-least-once, never lost).
 3. Slack errors: permanent ones (deactivated user, archived channel…) mark the row `failed` with the
    reason; 429 puts the row and the rest of the batch back to `pending`, not before Retry-After, and pauses
@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
-from sqlalchemy import Connection, Engine, Table, and_, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
@@ -220,14 +220,42 @@ def _fenced(row_id: int, worker_id: str) -> Any:
     return update(_T).where(_T.c.id == row_id, _T.c.claimed_by == worker_id, _T.c.status == "claimed")
 
 
+# The acknowledgement of a sent row, built once (the hot path: one per message).
+_MARK_SENT = (
+    update(_T)
+    .where(_T.c.id == bindparam("row_id"), _T.c.claimed_by == bindparam("me"), _T.c.status == "claimed")
+    .values(
+        status="sent",
+        sent_at=bindparam("at"),
+        slack_channel=bindparam("channel"),
+        slack_ts=bindparam("ts"),
+        last_error=None,
+        lease_until=None,
+    )
+)
+
+
 class _Link:
-    """One connection for a whole delivery run: a short transaction per step, but no pool checkout,
-    pre-ping or (SQLite) connection set-up per step. Idle between transactions, it holds no lock."""
+    """The connections of one delivery run: a transactional one for claims and rendering, and an
+    autocommit one for acknowledgements (each a single fenced UPDATE: one round trip, durable at once).
+    No pool checkout, pre-ping or SQLite connection set-up per row; idle, they hold no lock."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         bind = sessions.kw.get("bind")
-        self._connection: Connection | None = bind.connect() if isinstance(bind, Engine) else None
+        self._connection: Connection | None = None
+        self._auto: Connection | None = None
+        if isinstance(bind, Engine):
+            self._connection = bind.connect()
+            if bind.dialect.name != "sqlite":
+                # (SQLite opens every transaction with BEGIN IMMEDIATE from a "begin" hook, which an
+                # autocommit connection would never commit; there a local transaction costs no round trip.)
+                self._auto = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+                if bind.dialect.name == "postgresql":
+                    # An acknowledgement is visible to every worker at once either way; only its durability
+                    # across a *database server* crash waits for the WAL writer (< 1 s), and losing one
+                    # then means re-sending (at-least-once), never losing. It spares an fsync per message.
+                    self._auto.exec_driver_sql("SET synchronous_commit = off")
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
@@ -238,13 +266,30 @@ class _Link:
         with Session(bind=self._connection, expire_on_commit=False) as session, session.begin():
             yield session
 
-    def close(self) -> None:
+    def write(self, statement: Any, parameters: dict[str, Any] | None = None) -> int:
+        """Run one statement as its own transaction; the number of rows it changed."""
+        if self._auto is not None:
+            return int(self._auto.execute(statement, parameters).rowcount)
         if self._connection is not None:
-            self._connection.close()
+            with self._connection.begin():
+                return int(self._connection.execute(statement, parameters).rowcount)
+        with self._sessions.begin() as session:
+            return int(session.execute(statement, parameters).rowcount)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self._auto is not None and self._auto.dialect.name == "postgresql":
+            try:
+                self._auto.exec_driver_sql("RESET synchronous_commit")  # pooled: leave it as we found it
+            except Exception:
+                self._auto.invalidate()
+        for connection in (self._connection, self._auto):
+            if connection is not None:
+                connection.close()
 
 
 class _Batch:
-    """One claimed batch, delivered row by row; acknowledgements ride on the next row's transaction."""
+    """One claimed batch: rendered in one short transaction, then posted row by row, each outcome
+    recorded (fenced) before the next post, so a crash repeats at most the message in flight."""
 
     def __init__(
         self,
@@ -264,62 +309,65 @@ class _Batch:
         self.pacer = pacer
         self.pause = pause
         self.report = report
-        self._pending_ack: list[Any] = []
 
-    def _write(self, statement: Any) -> None:
-        self._pending_ack.append(statement)
+    def _write(self, statement: Any, parameters: dict[str, Any] | None = None) -> None:
+        if self.link.write(statement, parameters) == 0:
+            self.report.lost_lease += 1
+            log.warning("a reminder's lease was lost before its outcome was recorded (another worker took it)")
 
-    def _flush_acks(self, session: Session) -> None:
-        for statement in self._pending_ack:
-            if session.execute(statement).rowcount == 0:  # type: ignore[attr-defined]
-                self.report.lost_lease += 1
-                log.warning("a reminder's lease was lost before its outcome was recorded (another worker took it)")
-        self._pending_ack.clear()
-
-    def finish(self) -> None:
-        if self._pending_ack:
-            with self.link.begin() as session:
-                self._flush_acks(session)
-
-    def _render(self, claimed: _Claimed) -> tuple[str, Outgoing | Skip | None]:
-        """Record the previous outcome, check the row is still ours, render it. One short transaction."""
+    def _render_all(self, rows: list[_Claimed]) -> list[tuple[_Claimed, Outgoing]]:
+        """Check the rows are still ours, render them, record skips. One short transaction."""
+        to_send: list[tuple[_Claimed, Outgoing]] = []
+        failures: list[tuple[_Claimed, str]] = []
         with self.link.begin() as session:
-            self._flush_acks(session)
-            reminder = session.get(Reminder, claimed.id, populate_existing=True)
-            if reminder is None or reminder.status != "claimed" or reminder.claimed_by != self.me:
-                # Cancelled, moved or re-claimed after our lease expired since we claimed it.
-                self.report.lost_lease += 1
-                return "", None
-            renderer = renderer_for(reminder.kind)
-            if renderer is None:
-                # A kind this process does not know (yet): retried, then failed, never silently dropped.
-                raise LookupError(f"no renderer for kind {reminder.kind!r}")
-            result = renderer(session, reminder, self.now)
-            if isinstance(result, Skip):
-                # Recorded in this same transaction: nothing is sent for it.
-                session.execute(
-                    _fenced(claimed.id, self.me).values(status="skipped", last_error=result.reason, lease_until=None)
+            mine = {
+                reminder.id: reminder
+                for reminder in session.scalars(
+                    select(Reminder).where(
+                        Reminder.id.in_([row.id for row in rows]),
+                        Reminder.status == "claimed",
+                        Reminder.claimed_by == self.me,
+                    )
                 )
-                log.info("reminder #%s (%s) skipped: %s", claimed.id, reminder.kind, result.reason)
-                self.report.skipped += 1
-            return reminder.kind, result
+            }
+            for claimed in rows:
+                reminder = mine.get(claimed.id)
+                if reminder is None:
+                    # Cancelled, moved or re-claimed (our lease expired) since we claimed it.
+                    self.report.lost_lease += 1
+                    continue
+                renderer = renderer_for(reminder.kind)
+                if renderer is None:
+                    # A kind this process does not know (yet): retried, then failed, never silently dropped.
+                    failures.append((claimed, f"no renderer for kind {reminder.kind!r}"))
+                    continue
+                try:
+                    result = renderer(session, reminder, self.now)
+                except Exception as exc:
+                    log.exception("rendering reminder #%s failed", claimed.id)
+                    failures.append((claimed, f"renderer error: {type(exc).__name__}"))
+                    continue
+                if isinstance(result, Skip):
+                    session.execute(
+                        _fenced(claimed.id, self.me).values(
+                            status="skipped", last_error=result.reason, lease_until=None
+                        )
+                    )
+                    log.info("reminder #%s (%s) skipped: %s", claimed.id, reminder.kind, result.reason)
+                    self.report.skipped += 1
+                else:
+                    to_send.append((claimed, result))
+        for claimed, reason in failures:
+            self._retry_or_fail(claimed, reason)
+        return to_send
 
     def deliver(self, rows: list[_Claimed]) -> bool:
         """Deliver the batch; False when posting must stop (rate limit or token problem)."""
-        for index, claimed in enumerate(rows):
-            try:
-                kind, result = self._render(claimed)
-            except Exception as exc:
-                log.exception("rendering reminder #%s failed", claimed.id)
-                reason = str(exc) if isinstance(exc, LookupError) else f"renderer error: {type(exc).__name__}"
-                self._retry_or_fail(claimed, reason)
-                continue
-            if not isinstance(result, Outgoing):
-                continue
+        to_send = self._render_all(rows)
+        for index, (claimed, message) in enumerate(to_send):
             self.pacer.wait(claimed.recipient)
-            outcome = self._post(claimed, result)
-            if outcome == "stop":
-                self._release(rows[index + 1 :])
+            if self._post(claimed, message) == "stop":
+                self._release([row for row, _ in to_send[index + 1 :]])
                 return False
         return True
 
@@ -335,14 +383,14 @@ class _Batch:
             self._retry_or_fail(claimed, f"connection error: {type(exc).__name__}")
             return "retry"
         self._write(
-            _fenced(claimed.id, self.me).values(
-                status="sent",
-                sent_at=self.now,
-                slack_channel=str(response.get("channel") or claimed.recipient),
-                slack_ts=str(response.get("ts") or ""),
-                last_error=None,
-                lease_until=None,
-            )
+            _MARK_SENT,
+            {
+                "row_id": claimed.id,
+                "me": self.me,
+                "at": self.now,
+                "channel": str(response.get("channel") or claimed.recipient),
+                "ts": str(response.get("ts") or ""),
+            },
         )
         self.report.sent += 1
         return "sent"
@@ -458,11 +506,7 @@ def deliver_due(
                 break
             report.claimed += len(rows)
             work = _Batch(link, client, now=now, worker_id=worker_id, pacer=pacer, pause=pause, report=report)
-            try:
-                carry_on = work.deliver(_interleave(rows))
-            finally:
-                work.finish()
-            if not carry_on:
+            if not work.deliver(_interleave(rows)):
                 break
     finally:
         link.close()

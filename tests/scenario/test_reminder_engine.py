@@ -204,7 +204,6 @@ class TestDelivery:
             report=engine.DeliveryReport(),
         )
         work.deliver(rows)
-        work.finish()
         assert [m.channel for m in fake_slack.messages] == [fake_slack.dm_channel(users[1])]
         assert work.report.lost_lease == 1
 
