@@ -215,6 +215,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("organiser",),
             ),
             Usage(
+                "/cba-admin event move EVENT-ID YYYY-MM-DD HH:MM-HH:MM",
+                "/cba-admin event move 2 2026-12-09 09:30-13:00",
+                "moves a programme day (its reminders follow)",
+                ("organiser",),
+            ),
+            Usage(
                 "/cba-admin checkin EVENT-ID",
                 "/cba-admin checkin 2",
                 "posts a check-in button",
@@ -222,7 +228,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
             ),
             Usage("/cba-admin report [COHORT]", "/cba-admin report CBA2", "engagement report", ("organiser",)),
         ),
-        implemented=False,
     ),
 )
 

@@ -178,6 +178,55 @@ class Reminder(Base):
 
 # --- programme days, RSVP and check-in (issue 4) --------------------------------------------------
 
+EVENT_KINDS = ("online", "in-person")
+
+
+class Event(Base):
+    """A programme day of a cohort. Times are UTC instants; `tz` is the zone it was planned in."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_cohort_starts", "cohort_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(500), default="")
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    tz: Mapped[str] = mapped_column(String(64))
+    removed: Mapped[bool] = mapped_column(default=False)
+    removed_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    cohort: Mapped[Cohort] = relationship()
+
+
+class Rsvp(Base):
+    """A member's answer for a programme day: one per member and day, updated in place."""
+
+    __tablename__ = "event_rsvps"
+    __table_args__ = (UniqueConstraint("event_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    late_cancellation: Mapped[bool] = mapped_column(default=False)
+    answered_at: Mapped[datetime]
+
+
+class CheckIn(Base):
+    __tablename__ = "event_checkins"
+    __table_args__ = (UniqueConstraint("event_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    checked_in_at: Mapped[datetime]
+
 
 # --- coaching slots and bookings (issue 5) ---------------------------------------------------------
 

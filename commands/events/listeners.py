@@ -1,0 +1,174 @@
+"""Slack adapters for programme days: /cba-admin subcommands, RSVP buttons, the decline form, check-in."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.listener import Reply, Turn, ViewResult, on_action, on_command, on_view, private_metadata  # noqa: F401
+from commands.admin import admin_subcommand
+from commands.common.errors import FieldErrors, UsageError
+from commands.common.parsing import first_word, parse_id
+from commands.common.text import escape
+from commands.events import parse, service, views
+
+log = logging.getLogger(__name__)
+
+
+# --- /cba-admin subcommands ------------------------------------------------------------------------
+
+
+@admin_subcommand("cohort")
+def cohort_command(turn: Turn, rest: str) -> Reply:
+    word, rest = first_word(rest)
+    if word == "add":
+        cohort, created = service.add_cohort(turn.session, turn.actor, parse.parse_cohort_add(rest))
+        verb = "added" if created else "renamed"
+        return Reply(f":white_check_mark: Cohort {cohort.code} {verb}: {escape(cohort.name)}.")
+    if word == "channel":
+        cohort = service.set_cohort_channel(
+            turn.session,
+            turn.actor,
+            parse.parse_cohort_channel(rest),
+            offsets=turn.deps.settings.event_reminders,
+            now=turn.now,
+        )
+        return Reply(
+            f":white_check_mark: Cohort {cohort.code} now uses <#{cohort.channel_id}>: programme-day reminders "
+            "and check-ins go there."
+        )
+    raise UsageError("Use `cohort add` or `cohort channel`.", usage=parse.COHORT_USAGE)
+
+
+@admin_subcommand("event")
+def event_command(turn: Turn, rest: str) -> Reply:
+    word, rest = first_word(rest)
+    settings = turn.deps.settings
+    if word == "add":
+        args = parse.parse_event_add(rest)
+        event = service.add_event(
+            turn.session, turn.actor, args, zone=turn.zone(), now=turn.now, offsets=settings.event_reminders
+        )
+        return Reply(f":white_check_mark: Added {views.event_line(event, settings.zone)}")
+    if word == "move":
+        moved = parse.parse_event_move(rest)
+        event = service.move_event(
+            turn.session, turn.actor, moved, zone=turn.zone(), now=turn.now, offsets=settings.event_reminders
+        )
+        return Reply(f":white_check_mark: Moved {views.event_line(event, settings.zone)}\nIts reminders moved too.")
+    if word == "remove":
+        event, cancelled = service.remove_event(
+            turn.session, turn.actor, parse.parse_event_id(rest, parse.EVENT_REMOVE_USAGE), now=turn.now
+        )
+        return Reply(
+            f":wastebasket: Removed event #{event.id} *{escape(event.title)}*; "
+            f"{cancelled} pending reminder{'s' if cancelled != 1 else ''} cancelled."
+        )
+    raise UsageError("Use `event add`, `event move` or `event remove`.", usage=parse.EVENT_USAGE)
+
+
+@admin_subcommand("events")
+def events_command(turn: Turn, rest: str) -> Reply:
+    code = parse.parse_events(rest)
+    summaries = service.list_events(turn.session, turn.actor, code)
+    zone = turn.deps.settings.zone
+    if not summaries:
+        scope = f" for {code}" if code else ""
+        return Reply(f"No programme days{scope} yet. Add one with `/cba-admin event add`.")
+    lines = []
+    for s in summaries:
+        line = (
+            f"{s.cohort.code} · {views.event_line(s.event, zone)}\n"
+            f":white_check_mark: {s.yes} attending · :x: {s.no} not attending · :round_pushpin: {s.checked_in} checked in"
+        )
+        if s.late:
+            line += f"\n:warning: Late cancellations ({len(s.late)}): " + ", ".join(escape(n) for n in s.late)
+        lines.append(line)
+    heading = f"*Programme days{' of ' + code if code else ''}* ({len(summaries)})"
+    text, blocks = views.events_list(lines, len(summaries), heading)
+    return Reply(text, blocks=blocks)
+
+
+@admin_subcommand("checkin")
+def checkin_command(turn: Turn, rest: str) -> Reply:
+    event, channel = service.start_checkin(
+        turn.session, turn.actor, parse.parse_event_id(rest, parse.CHECKIN_USAGE), now=turn.now
+    )
+    text, blocks = views.checkin_message(event, turn.deps.settings.zone)
+    client = turn.client
+
+    def post() -> None:
+        try:
+            client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("could not post the check-in button: %s", exc.response.get("error"))
+
+    turn.later(post)
+    return Reply(f":round_pushpin: Posting a check-in button for event #{event.id} in <#{channel}>.")
+
+
+# --- buttons and the decline form ---------------------------------------------------------------------
+
+
+def _event_id(turn: Turn) -> int:
+    actions = turn.body.get("actions") or [{}]
+    return parse_id(str(actions[0].get("value") or ""), "event", "")
+
+
+def rsvp_yes(turn: Turn) -> Reply:
+    outcome = service.answer(turn.session, turn.actor, _event_id(turn), "yes", now=turn.now)
+    zone = turn.zone()
+    prefix = "You're attending" if outcome.changed else "You had already said you're attending"
+    return Reply(f":white_check_mark: {prefix} {views.event_line(outcome.event, zone)}")
+
+
+def rsvp_no(turn: Turn) -> Reply | None:
+    event = service.check_answerable(turn.session, turn.actor, _event_id(turn), turn.now)
+    late = event.kind == "in-person" and event.starts_at - turn.now < service.LATE_CANCELLATION_NOTICE
+    view = views.decline_modal(event, turn.zone(), channel_id=turn.channel_id, late=late)
+    client, trigger_id = turn.client, turn.trigger_id
+
+    def open_form() -> None:
+        try:
+            client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("could not open the decline form: %s", exc.response.get("error"))
+
+    turn.later(open_form)
+    return None
+
+
+def decline_submitted(turn: Turn) -> ViewResult:
+    meta = private_metadata(turn.body)
+    values = ((turn.body.get("view") or {}).get("state") or {}).get("values") or {}
+    reason = str(((values.get(views.REASON_BLOCK) or {}).get(views.REASON_ACTION) or {}).get("value") or "").strip()
+    if not reason:
+        raise FieldErrors({views.REASON_BLOCK: "Please tell the organisers why."})
+    event_id = int(meta.get("event_id") or 0)
+    outcome = service.answer(turn.session, turn.actor, event_id, "no", now=turn.now, reason=reason[:500])
+    text = f":x: Noted: you can't attend {views.event_line(outcome.event, turn.zone())}"
+    if not outcome.changed:
+        text = f":x: Already noted: you can't attend event #{outcome.event.id}."
+    if outcome.rsvp.late_cancellation:
+        text += "\n:warning: Recorded as a late cancellation (less than 14 days before an in-person day)."
+    return ViewResult(reply=Reply(text))
+
+
+def check_in(turn: Turn) -> Reply:
+    outcome = service.check_in(turn.session, turn.actor, _event_id(turn), now=turn.now)
+    if outcome.new:
+        return Reply(f":round_pushpin: You're checked in to event #{outcome.event.id} *{escape(outcome.event.title)}*.")
+    return Reply(f":round_pushpin: You were already checked in to event #{outcome.event.id}.")
+
+
+def register(app: App, deps: Deps) -> None:
+    on_action(app, deps, views.RSVP_YES, rsvp_yes)
+    on_action(app, deps, views.RSVP_NO, rsvp_no)
+    on_action(app, deps, views.CHECKIN, check_in)
+    on_view(app, deps, views.DECLINE_CALLBACK, decline_submitted)
+
+
+_ = on_command  # the slash command itself is /cba-admin's
