@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from commands.common.audit import audit
 from commands.members.eligibility import is_eligible
-from commands.members.fields import check_field, fold, normalise_tags
+from commands.members.fields import check_field, normalise_tags, tag_key
 from commands.members.parse import COHORT_CODE
 from commands.members.search import find_cohort, index_member
 from storage.models import ROLES, Cohort, Member, RoleGrant
@@ -131,14 +131,14 @@ def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
 def _participant_from_same_organisation(session: Session, row: _Row, cohort: Cohort, member_id: int | None) -> Member | None:
     if row.role != "participant":
         return None
-    key = fold(row.organisation).strip()
+    key = tag_key(row.organisation)
     candidates = session.scalars(
         select(Member)
         .join(RoleGrant, RoleGrant.member_id == Member.id)
         .where(RoleGrant.role == "participant", RoleGrant.cohort_id == cohort.id, Member.erased_at.is_(None))
     )
     for other in candidates:
-        if other.id != member_id and fold(other.organisation).strip() == key:
+        if other.id != member_id and tag_key(other.organisation) == key:
             return other
     return None
 
