@@ -51,7 +51,11 @@ def profile_command(turn: Turn) -> Reply | None:
             return Reply(f"Your {command.field} was already {shown}: nothing changed.")
         tip = ""
         if command.field == "visible":
-            tip = " You now appear in the directory." if command.value.value else " You no longer appear in the directory."
+            tip = (
+                " You now appear in the directory."
+                if command.value.value
+                else " You no longer appear in the directory."
+            )
         return Reply(f":white_check_mark: Your {command.field} is now {shown}.{tip}")
     if isinstance(command, parse.ShowCard):
         member = service.card_member(turn.session, turn.actor, command.slack_id)
@@ -96,7 +100,9 @@ def _export(turn: Turn) -> Reply:
         )
 
     turn.later(send)
-    return Reply(":package: I am sending you everything I store about you by direct message (a summary and a JSON file).")
+    return Reply(
+        ":package: I am sending you everything I store about you by direct message (a summary and a JSON file)."
+    )
 
 
 def profile_submitted(turn: Turn) -> ViewResult:
@@ -223,7 +229,9 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
         return
     member = turn.actor.member
     if not member.name:
-        member.name = str(user.get("real_name") or (user.get("profile") or {}).get("real_name") or user.get("name") or "")
+        member.name = str(
+            user.get("real_name") or (user.get("profile") or {}).get("real_name") or user.get("name") or ""
+        )
     if not member.email:
         member.email = (user.get("profile") or {}).get("email") or None
     search.index_member(turn.session, member)

@@ -116,7 +116,11 @@ def parse_directory(text: str) -> DirectoryQuery:
 
     usage = directory_usage()
     found_words: list[str] = []
-    values: dict[str, object] = {"expertise": [], "sectors": []}
+    country: str | None = None
+    role: str | None = None
+    cohort: str | None = None
+    expertise: list[str] = []
+    sectors: list[str] = []
     for token in split_words(text):
         key, sep, value = token.partition(":")
         if not sep or key.startswith(("http", "<")):
@@ -129,31 +133,29 @@ def parse_directory(text: str) -> DirectoryQuery:
             raise UsageError(f"`{key}:` needs a value, e.g. `{name}:{_EXAMPLES[name]}`.", usage=usage)
         if name == "country":
             try:
-                values["country"] = parse_country(value)
+                country = parse_country(value)
             except ValueError as exc:
                 raise UsageError(f"{exc}.", usage=usage) from None
         elif name == "role":
             role = value.strip().lower()
             if role not in ROLES:
                 raise UsageError(f"'{value}' is not a role. Roles: {', '.join(ROLES)}.", usage=usage)
-            values["role"] = role
         elif name == "cohort":
             if not COHORT_CODE.match(value.strip()):
                 raise UsageError(f"'{value}' is not a cohort code such as CBA2.", usage=usage)
-            values["cohort"] = value.strip().upper()
+            cohort = value.strip().upper()
         else:
             key_value = tag_key(value)
             if not key_value:
                 raise UsageError(f"'{value}' is not a tag.", usage=usage)
-            target = "expertise" if name == "expertise" else "sectors"
-            values[target].append(key_value)  # type: ignore[attr-defined]
+            (expertise if name == "expertise" else sectors).append(key_value)
     return DirectoryQuery(
         words=tuple(dict.fromkeys(found_words)),
-        country=values.get("country"),  # type: ignore[arg-type]
-        cohort=values.get("cohort"),  # type: ignore[arg-type]
-        role=values.get("role"),  # type: ignore[arg-type]
-        expertise=tuple(values["expertise"]),  # type: ignore[call-overload]
-        sectors=tuple(values["sectors"]),  # type: ignore[call-overload]
+        country=country,
+        cohort=cohort,
+        role=role,
+        expertise=tuple(expertise),
+        sectors=tuple(sectors),
         text=text.strip(),
     )
 

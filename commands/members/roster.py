@@ -128,7 +128,9 @@ def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def _participant_from_same_organisation(session: Session, row: _Row, cohort: Cohort, member_id: int | None) -> Member | None:
+def _participant_from_same_organisation(
+    session: Session, row: _Row, cohort: Cohort, member_id: int | None
+) -> Member | None:
     if row.role != "participant":
         return None
     key = tag_key(row.organisation)
@@ -237,5 +239,3 @@ def _upsert(session: Session, row: _Row, lookup: LookupByEmail, outcome: Outcome
         outcome.updated += 1
     else:
         outcome.unchanged += 1
-
-

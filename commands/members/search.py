@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from commands.members.fields import sort_key, tag_key, words
@@ -39,10 +40,14 @@ def index_member(session: Session, member: Member) -> None:
     """Bring a member's search rows up to date with their profile (call after every profile change)."""
     session.flush()
     wanted = member_terms(member)
-    have = {(row.kind, row.term) for row in session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))}
+    have = {
+        (row.kind, row.term) for row in session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))
+    }
     for kind, term in have - wanted:
         session.execute(
-            delete(MemberTerm).where(MemberTerm.member_id == member.id, MemberTerm.kind == kind, MemberTerm.term == term)
+            delete(MemberTerm).where(
+                MemberTerm.member_id == member.id, MemberTerm.kind == kind, MemberTerm.term == term
+            )
         )
     session.add_all(MemberTerm(member_id=member.id, kind=kind, term=term) for kind, term in sorted(wanted - have))
     key = session.get(MemberSortKey, member.id)
@@ -68,12 +73,43 @@ def prefix_upper_bound(prefix: str) -> str | None:
     return None
 
 
-def _word_filter(word: str) -> object:
+def _word_range(word: str) -> ColumnElement[bool]:
     condition = and_(MemberTerm.kind == "w", MemberTerm.term >= word)
     upper = prefix_upper_bound(word)
     if upper is not None:
         condition = and_(condition, MemberTerm.term < upper)
-    return Member.id.in_(select(MemberTerm.member_id).where(condition))
+    return condition
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """One filter, two ways: the member ids it matches (to drive the query) and a per-member probe."""
+
+    ids: Select[Any]
+    probe: ColumnElement[bool]
+
+
+def _term_condition(where: ColumnElement[bool]) -> _Condition:
+    return _Condition(
+        ids=select(MemberTerm.member_id).where(where),
+        probe=exists(select(MemberTerm.member_id).where(MemberTerm.member_id == Member.id, where)),
+    )
+
+
+def _grant_condition(where: ColumnElement[bool]) -> _Condition:
+    return _Condition(
+        ids=select(RoleGrant.member_id).where(where),
+        probe=exists(select(RoleGrant.id).where(RoleGrant.member_id == Member.id, where)),
+    )
+
+
+ESTIMATE_CAP = 20_000
+
+
+def _estimate(session: Session, condition: _Condition) -> int:
+    """How many rows a condition matches, counted up to a cap (an index-only count: cheap and exact enough)."""
+    capped = condition.ids.limit(ESTIMATE_CAP).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0
 
 
 def find_cohort(session: Session, code: str) -> Cohort | None:
@@ -88,7 +124,7 @@ class Viewer:
     organiser: bool
 
 
-def listed(viewer: Viewer) -> object:
+def listed(viewer: Viewer) -> ColumnElement[bool]:
     """Members the viewer may see in the directory."""
     alive = Member.erased_at.is_(None)
     if viewer.organiser:
@@ -96,48 +132,76 @@ def listed(viewer: Viewer) -> object:
     return and_(alive, or_(Member.visible.is_(True), Member.id == viewer.member_id))
 
 
-def _query_conditions(session: Session, query: DirectoryQuery, viewer: Viewer) -> list[object] | None:
-    conditions: list[object] = [listed(viewer)]
-    for word in query.words:
-        conditions.append(_word_filter(word))
+@dataclass(frozen=True)
+class _Plan:
+    driven: list[ColumnElement[bool]]  # the most selective filter as `id IN (…)`, the others probed
+    probed: list[ColumnElement[bool]]  # every filter probed: for walking the sort index when matches are dense
+    dense: bool
+
+
+def _plan(session: Session, query: DirectoryQuery, viewer: Viewer) -> _Plan | None:
+    """How to run a search. The most selective filter drives (an index range), the others are probed per
+    candidate through their (member_id, …) indexes; when even the most selective filter matches many members,
+    the page is found by walking the sort index and probing instead (a few hundred probes, not a big sort).
+    Choosing by counting keeps each query proportional to what it returns on both databases."""
+    conditions: list[_Condition] = [_term_condition(_word_range(word)) for word in query.words]
     if query.country:
-        conditions.append(Member.country == query.country)
+        conditions.append(
+            _Condition(
+                ids=select(Member.id).where(Member.country == query.country), probe=Member.country == query.country
+            )
+        )
     if query.role:
-        conditions.append(Member.id.in_(select(RoleGrant.member_id).where(RoleGrant.role == query.role)))
+        conditions.append(_grant_condition(RoleGrant.role == query.role))
     if query.cohort:
         cohort = find_cohort(session, query.cohort)
         if cohort is None:
             return None
-        conditions.append(Member.id.in_(select(RoleGrant.member_id).where(RoleGrant.cohort_id == cohort.id)))
+        conditions.append(_grant_condition(RoleGrant.cohort_id == cohort.id))
     for kind, tags in (("e", query.expertise), ("s", query.sectors)):
-        for tag in tags:
-            conditions.append(
-                Member.id.in_(select(MemberTerm.member_id).where(MemberTerm.kind == kind, MemberTerm.term == tag))
-            )
-    return conditions
+        conditions += [_term_condition(and_(MemberTerm.kind == kind, MemberTerm.term == tag)) for tag in tags]
+    base = [listed(viewer)]
+    if not conditions:
+        return _Plan(base, base, dense=True)
+    estimates = [_estimate(session, condition) for condition in conditions]
+    if min(estimates) == 0:
+        return None
+    driver = estimates.index(min(estimates))
+    driven = [*base, Member.id.in_(conditions[driver].ids)]
+    driven += [condition.probe for index, condition in enumerate(conditions) if index != driver]
+    probed = base + [condition.probe for condition in conditions]
+    return _Plan(driven, probed, dense=min(estimates) >= DENSE)
+
+
+DENSE = 2_000
+COUNT_CAP = 200
 
 
 @dataclass(frozen=True)
 class Page:
     members: list[Member]
-    total: int
+    total: int  # counted up to COUNT_CAP + 1
     page: int
     pages: int
 
+    @property
+    def capped(self) -> bool:
+        return self.total > COUNT_CAP
+
 
 def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int = 0) -> Page:
-    conditions = _query_conditions(session, query, viewer)
-    if conditions is None:
+    plan = _plan(session, query, viewer)
+    if plan is None:
         return Page([], 0, 0, 0)
-    where = and_(*conditions)  # type: ignore[arg-type]
-    total = session.scalar(select(func.count()).select_from(Member).where(where)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
+    matching = select(Member.id).where(and_(*plan.driven)).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(matching)) or 0
+    pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    statement: Select[tuple[Member]] = (
+    statement = (
         select(Member)
         .join(MemberSortKey, MemberSortKey.member_id == Member.id)
-        .where(where)
-        .order_by(MemberSortKey.sort_key, Member.id)
+        .where(and_(*(plan.probed if plan.dense else plan.driven)))
+        .order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
         .limit(PAGE_SIZE)
         .offset(page * PAGE_SIZE)
     )
@@ -156,22 +220,22 @@ class Counts:
 
 def counts(session: Session, viewer: Viewer, *, hidden_listed: int = 20) -> Counts:
     where = listed(viewer)
-    total = session.scalar(select(func.count()).select_from(Member).where(where)) or 0  # type: ignore[arg-type]
+    total = session.scalar(select(func.count()).select_from(Member).where(where)) or 0
     by_role = session.execute(
         select(RoleGrant.role, func.count(func.distinct(RoleGrant.member_id)))
         .join(Member, Member.id == RoleGrant.member_id)
-        .where(where)  # type: ignore[arg-type]
+        .where(where)
         .group_by(RoleGrant.role)
     ).all()
     by_cohort = session.execute(
         select(Cohort.code, func.count(func.distinct(RoleGrant.member_id)))
         .join(RoleGrant, RoleGrant.cohort_id == Cohort.id)
         .join(Member, Member.id == RoleGrant.member_id)
-        .where(where)  # type: ignore[arg-type]
+        .where(where)
         .group_by(Cohort.code)
     ).all()
     by_country = session.execute(
-        select(Member.country, func.count()).where(where, Member.country.is_not(None)).group_by(Member.country)  # type: ignore[arg-type]
+        select(Member.country, func.count()).where(where, Member.country.is_not(None)).group_by(Member.country)
     ).all()
     hidden: list[Member] = []
     hidden_total = 0

@@ -144,7 +144,11 @@ def personal_data(session: Session, member: Member, now: datetime) -> dict[str, 
             "created_at": _iso(member.created_at),
         },
         "roles": [
-            {"role": grant.role, "cohort": grant.cohort.code if grant.cohort else None, "granted_at": _iso(grant.granted_at)}
+            {
+                "role": grant.role,
+                "cohort": grant.cohort.code if grant.cohort else None,
+                "granted_at": _iso(grant.granted_at),
+            }
             for grant in session.scalars(select(RoleGrant).where(RoleGrant.member_id == member.id))
         ],
         "audit_log": [
@@ -224,7 +228,9 @@ def grant_role(
     grant = session.scalar(select(RoleGrant).where(RoleGrant.member_id == member.id, RoleGrant.role == role))
     changed = True
     if grant is None:
-        grant = RoleGrant(member_id=member.id, role=role, cohort_id=cohort.id if cohort else None, granted_by_id=actor.member.id)
+        grant = RoleGrant(
+            member_id=member.id, role=role, cohort_id=cohort.id if cohort else None, granted_by_id=actor.member.id
+        )
         session.add(grant)
     elif cohort is not None and grant.cohort_id != cohort.id:
         grant.cohort_id = cohort.id
@@ -233,7 +239,14 @@ def grant_role(
         changed = False
     session.flush()
     if changed:
-        audit(session, actor.member, "role.grant", f"member #{member.id}", role=role, cohort=cohort.code if cohort else None)
+        audit(
+            session,
+            actor.member,
+            "role.grant",
+            f"member #{member.id}",
+            role=role,
+            cohort=cohort.code if cohort else None,
+        )
     return grant, changed
 
 

@@ -25,7 +25,7 @@ from slack_sdk.models.views import View
 from commands.common.text import escape, truncate
 from commands.members.fields import MAX_BIO, MAX_NAME, MAX_TEXT
 from commands.members.parse import DirectoryQuery
-from commands.members.search import Counts, Page
+from commands.members.search import COUNT_CAP, PAGE_SIZE, Counts, Page
 from commands.members.service import RoleLine
 from storage.models import Member
 
@@ -70,7 +70,11 @@ def card_text(member: Member, roles: list[RoleLine], *, show_hidden: bool, quest
 
 
 def card_blocks(member: Member, roles: list[RoleLine], *, show_hidden: bool, questions: bool | None) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=card_text(member, roles, show_hidden=show_hidden, questions=questions)))]
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(text=card_text(member, roles, show_hidden=show_hidden, questions=questions))
+        )
+    ]
 
 
 def _short_card(member: Member, roles: list[RoleLine], *, show_hidden: bool) -> str:
@@ -107,9 +111,13 @@ def directory_blocks(
     if result.total == 0:
         text = f":mag: No members match `{shown}`."
         return text, [SectionBlock(text=MarkdownTextObject(text=text + "\nTry fewer words or filters."))]
-    first = result.page * 8 + 1
-    text = f":busts_in_silhouette: {result.total} member{'s' if result.total != 1 else ''} match `{shown}`"
-    header = f"{text} (showing {first}–{first + len(result.members) - 1}, page {result.page + 1} of {result.pages})."
+    first = result.page * PAGE_SIZE + 1
+    total = f"More than {COUNT_CAP:,}" if result.capped else str(result.total)
+    text = f":busts_in_silhouette: {total} member{'s' if result.total != 1 else ''} match `{shown}`"
+    of = f"{result.pages}+" if result.capped else str(result.pages)
+    header = f"{text} (showing {first}–{first + len(result.members) - 1}, page {result.page + 1} of {of})."
+    if result.capped and result.page == result.pages - 1:
+        header += " Add words or filters to see more."
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=header))]
     for member in result.members:
         blocks.append(
@@ -121,7 +129,9 @@ def directory_blocks(
         )
     buttons: list[ButtonElement] = []
     if result.page > 0:
-        buttons.append(ButtonElement(text="Previous", action_id=PAGE_PREVIOUS, value=page_value(query, result.page - 1)))
+        buttons.append(
+            ButtonElement(text="Previous", action_id=PAGE_PREVIOUS, value=page_value(query, result.page - 1))
+        )
     if result.page < result.pages - 1:
         buttons.append(ButtonElement(text="Next", action_id=PAGE_NEXT, value=page_value(query, result.page + 1)))
     if buttons:
@@ -143,7 +153,9 @@ def counts_blocks(counts: Counts, *, organiser: bool) -> tuple[str, list[Block]]
     ]
     if organiser:
         names = ", ".join(f"<@{m.slack_id}>" for m in counts.hidden)
-        more = f" and {counts.hidden_total - len(counts.hidden)} more" if counts.hidden_total > len(counts.hidden) else ""
+        more = (
+            f" and {counts.hidden_total - len(counts.hidden)} more" if counts.hidden_total > len(counts.hidden) else ""
+        )
         lines.append(f"*Hidden from the directory:* {counts.hidden_total}" + (f" — {names}{more}" if names else ""))
     lines.append(
         "Search: `/cba-directory [words] [country:XX] [cohort:CODE] [role:ROLE] [expertise:TAG] [sector:TAG]`, "
@@ -154,7 +166,14 @@ def counts_blocks(counts: Counts, *, organiser: bool) -> tuple[str, list[Block]]
 
 
 def _input(
-    block_id: str, label: str, initial: str, *, max_length: int, optional: bool = True, multiline: bool = False, hint: str = ""
+    block_id: str,
+    label: str,
+    initial: str,
+    *,
+    max_length: int,
+    optional: bool = True,
+    multiline: bool = False,
+    hint: str = "",
 ) -> InputBlock:
     return InputBlock(
         block_id=block_id,
@@ -188,7 +207,9 @@ def profile_modal(member: Member, *, accepts_questions: bool, channel_id: str | 
         blocks=[
             _input("name", "Name", member.name, max_length=MAX_NAME, optional=False),
             _input("organisation", "Cluster organisation", member.organisation, max_length=MAX_TEXT),
-            _input("country", "Country (ISO code)", member.country or "", max_length=2, hint="Two letters, e.g. IT, DE, UA"),
+            _input(
+                "country", "Country (ISO code)", member.country or "", max_length=2, hint="Two letters, e.g. IT, DE, UA"
+            ),
             _input("region", "Region", member.region, max_length=MAX_TEXT),
             _input("sectors", "Sectors", ", ".join(member.sectors), max_length=1000, hint="Comma-separated"),
             _input("expertise", "Expertise", ", ".join(member.expertise), max_length=1000, hint="Comma-separated"),
@@ -243,7 +264,11 @@ def erase_confirm_blocks() -> tuple[str, list[Block]]:
 
 
 def welcome_blocks(name: str) -> tuple[str, list[Block]]:
-    greeting = f"Welcome to the Cluster Booster Academy workspace, {escape(name)}!" if name else "Welcome to the Cluster Booster Academy workspace!"
+    greeting = (
+        f"Welcome to the Cluster Booster Academy workspace, {escape(name)}!"
+        if name
+        else "Welcome to the Cluster Booster Academy workspace!"
+    )
     text = (
         f":wave: {greeting} Fill in your profile so other cluster managers can find you: your organisation, "
         "country, sectors and expertise. Your profile stays hidden until you choose to show it."
@@ -255,7 +280,9 @@ def welcome_blocks(name: str) -> tuple[str, list[Block]]:
             block_id="welcome",
             elements=[ButtonElement(text="Fill in my profile", action_id=OPEN_PROFILE, value="open", style="primary")],
         ),
-        ContextBlock(elements=[MarkdownTextObject(text="Later: `/cba-profile` edits it, `/cba-directory` finds people.")]),
+        ContextBlock(
+            elements=[MarkdownTextObject(text="Later: `/cba-profile` edits it, `/cba-directory` finds people.")]
+        ),
     ]
 
 
@@ -265,12 +292,12 @@ def export_summary(data: dict[str, Any]) -> str:
     for key, value in profile.items():
         shown = ", ".join(value) if isinstance(value, list) else ("—" if value in (None, "") else value)
         lines.append(f"• {key.replace('_', ' ')}: {escape(str(shown))}")
-    lines.append(f"• roles: {escape(', '.join(r['role'] + (' (' + r['cohort'] + ')' if r['cohort'] else '') for r in data['roles']) or 'none')}")
+    lines.append(
+        f"• roles: {escape(', '.join(r['role'] + (' (' + r['cohort'] + ')' if r['cohort'] else '') for r in data['roles']) or 'none')}"
+    )
     for name, value in data.items():
         if name in ("profile", "roles", "exported_at"):
             continue
         count = len(value) if isinstance(value, list | dict) else 1
         lines.append(f"• {name.replace('_', ' ')}: {count} record{'s' if count != 1 else ''}")
     return truncate("\n".join(lines), 3900)
-
-

@@ -103,10 +103,16 @@ class TestProfileModal:
         assert len(opened) == 1
         return list(fake_slack.views.values())[-1]
 
-    def test_opens_prefilled_with_the_callers_profile(self, slack: SlackDriver, fake_slack: FakeSlack, people: dict[str, int]) -> None:
+    def test_opens_prefilled_with_the_callers_profile(
+        self, slack: SlackDriver, fake_slack: FakeSlack, people: dict[str, int]
+    ) -> None:
         view = self._open(slack, fake_slack)
         assert view["callback_id"] == views.PROFILE_MODAL
-        initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["element"]["type"] == "plain_text_input"}
+        initial = {
+            b["block_id"]: b["element"].get("initial_value")
+            for b in view["blocks"]
+            if b["element"]["type"] == "plain_text_input"
+        }
         assert initial["name"] == "Maria Rossi"
         assert initial["country"] == "IT"
         assert initial["expertise"] == "Smart mobility, Funding"
@@ -158,13 +164,21 @@ class TestProfileModal:
                 questions="no",
             ),
         )
-        assert answer.status == 200 and answer.body == ""
+        assert answer.status == 200
+        assert answer.body == ""
         saved = member(sessions, MARIA)
-        assert (saved.country, saved.region, saved.sectors, saved.expertise) == ("IT", "Piemonte", ["Mobility", "Logistics"], ["Hydrogen"])
+        assert (saved.country, saved.region, saved.sectors, saved.expertise) == (
+            "IT",
+            "Piemonte",
+            ["Mobility", "Logistics"],
+            ["Hydrogen"],
+        )
         assert saved.linkedin == "https://www.linkedin.com/in/maria"
         assert saved.accepts_questions is False
         told = [c.args for c in fake_slack.calls_to("chat.postEphemeral")]
-        assert told and told[-1]["user"] == MARIA and "profile is saved" in told[-1]["text"]
+        assert told
+        assert told[-1]["user"] == MARIA
+        assert "profile is saved" in told[-1]["text"]
         found = slack.command(JAN, "/cba-directory", "hydrogen")
         assert "Maria Rossi" in all_text(found)
 
@@ -181,13 +195,23 @@ class TestProfileSet:
             ("expertise Funding , Boards", "expertise", ["Funding", "Boards"]),
             ("bio I run <!channel> pilots", "bio", "I run <!channel> pilots"),
             ("linkedin <https://linkedin.com/in/maria>", "linkedin", "https://linkedin.com/in/maria"),
-            ("eccp https://clustercollaboration.eu/profile/maria", "eccp", "https://clustercollaboration.eu/profile/maria"),
+            (
+                "eccp https://clustercollaboration.eu/profile/maria",
+                "eccp",
+                "https://clustercollaboration.eu/profile/maria",
+            ),
             ("visible no", "visible", False),
             ("questions yes", "accepts_questions", True),
         ],
     )
     def test_sets_each_field(
-        self, slack: SlackDriver, people: dict[str, int], sessions: sessionmaker[Session], text: str, column: str, expected: object
+        self,
+        slack: SlackDriver,
+        people: dict[str, int],
+        sessions: sessionmaker[Session],
+        text: str,
+        column: str,
+        expected: object,
     ) -> None:
         answer = slack.command(MARIA, "/cba-profile", f"set {text}")
         assert answer.json["response_type"] == "ephemeral"
@@ -223,7 +247,9 @@ class TestProfileCard:
     def test_shows_a_visible_members_card(self, slack: SlackDriver, people: dict[str, int]) -> None:
         answer = slack.command(JAN, "/cba-profile", f"<@{MARIA}|maria>")
         text = all_text(answer)
-        assert "Maria Rossi" in text and "participant (CBA3)" in text and "Torino Mobility Cluster" in text
+        assert "Maria Rossi" in text
+        assert "participant (CBA3)" in text
+        assert "Torino Mobility Cluster" in text
         assert "Smart mobility" in text
 
     def test_a_hidden_member_is_unknown_to_other_participants(self, slack: SlackDriver, people: dict[str, int]) -> None:
@@ -231,10 +257,13 @@ class TestProfileCard:
         assert "There is no member" in answer.text
         assert "Hilde" not in all_text(answer)
 
-    def test_a_hidden_member_sees_their_own_card_and_organisers_see_it(self, slack: SlackDriver, people: dict[str, int]) -> None:
+    def test_a_hidden_member_sees_their_own_card_and_organisers_see_it(
+        self, slack: SlackDriver, people: dict[str, int]
+    ) -> None:
         for caller in (HIDDEN, ORGANISER):
             text = all_text(slack.command(caller, "/cba-profile", f"<@{HIDDEN}>"))
-            assert "Hilde Verborgen" in text and "hidden from the directory" in text
+            assert "Hilde Verborgen" in text
+            assert "hidden from the directory" in text
 
     def test_unknown_member_answers_usage_and_changes_nothing(
         self, slack: SlackDriver, people: dict[str, int], session: Session
@@ -252,18 +281,24 @@ class TestProfileCard:
 
 
 class TestProfileExport:
-    def test_sends_a_summary_and_a_json_file_by_dm(self, slack: SlackDriver, fake_slack: FakeSlack, people: dict[str, int]) -> None:
+    def test_sends_a_summary_and_a_json_file_by_dm(
+        self, slack: SlackDriver, fake_slack: FakeSlack, people: dict[str, int]
+    ) -> None:
         answer = slack.command(MARIA, "/cba-profile", "export")
         assert "direct message" in answer.text
         fake_slack.wait_for("files.completeUploadExternal")
         exported = [f for f in fake_slack.files if f.channel_id == fake_slack.dm_channel(MARIA)]
-        assert len(exported) == 1 and exported[0].filename.endswith(".json")
+        assert len(exported) == 1
+        assert exported[0].filename.endswith(".json")
         data = json.loads(exported[0].content)
         assert data["profile"]["email"] == "maria@example.org"
         assert data["profile"]["expertise"] == ["Smart mobility", "Funding"]
-        assert data["roles"] == [{"role": "participant", "cohort": "CBA3", "granted_at": data["roles"][0]["granted_at"]}]
+        assert data["roles"] == [
+            {"role": "participant", "cohort": "CBA3", "granted_at": data["roles"][0]["granted_at"]}
+        ]
         summary = [m.text for m in fake_slack.dms_to(MARIA) if "Everything CBA Bot stores" in m.text]
-        assert summary and "Torino Mobility Cluster" in summary[0]
+        assert summary
+        assert "Torino Mobility Cluster" in summary[0]
 
 
 class TestProfileDelete:
@@ -285,10 +320,26 @@ class TestProfileDelete:
         # Past activity and a pending reminder addressed to her.
         session.add_all(
             [
-                Reminder(dedupe_key=f"event:event:1:1d:{MARIA}", kind="event", subject_type="event", subject_id=1,
-                         recipient=MARIA, due_at=clock.now, status="sent", sent_at=clock.now, slack_channel="D" + MARIA),
-                Reminder(dedupe_key=f"event:event:2:1d:{MARIA}", kind="event", subject_type="event", subject_id=2,
-                         recipient=MARIA, due_at=clock.now, status="pending"),
+                Reminder(
+                    dedupe_key=f"event:event:1:1d:{MARIA}",
+                    kind="event",
+                    subject_type="event",
+                    subject_id=1,
+                    recipient=MARIA,
+                    due_at=clock.now,
+                    status="sent",
+                    sent_at=clock.now,
+                    slack_channel="D" + MARIA,
+                ),
+                Reminder(
+                    dedupe_key=f"event:event:2:1d:{MARIA}",
+                    kind="event",
+                    subject_type="event",
+                    subject_id=2,
+                    recipient=MARIA,
+                    due_at=clock.now,
+                    status="pending",
+                ),
             ]
         )
         session.commit()
@@ -298,19 +349,29 @@ class TestProfileDelete:
         assert answer.status == 200
 
         needles = [
-            "Maria Rossi", "maria@example.org", "Runs e-mobility pilots", "linkedin.com/in/maria-rossi-77",
-            "clustercollaboration.eu/in/maria-77", "Torino Mobility Cluster", "Funding", "Piedmont", MARIA,
+            "Maria Rossi",
+            "maria@example.org",
+            "Runs e-mobility pilots",
+            "linkedin.com/in/maria-rossi-77",
+            "clustercollaboration.eu/in/maria-77",
+            "Torino Mobility Cluster",
+            "Funding",
+            "Piedmont",
+            MARIA,
         ]
         with sessions() as check:
             assert find_in_database(check, needles) == []
             erased = check.get(Member, maria_id)
-            assert erased is not None and erased.name == "former member" and erased.erased_at is not None
+            assert erased is not None
+            assert erased.name == "former member"
+            assert erased.erased_at is not None
             # Counts of past activity stay right: her row, role and reminders are still counted.
             assert check.scalar(select(func.count()).select_from(RoleGrant).where(RoleGrant.member_id == maria_id)) == 1
             statuses = sorted(check.scalars(select(Reminder.status)))
             assert statuses == ["cancelled", "sent"]
             entry = check.scalar(select(AuditEntry).where(AuditEntry.action == "member.erase"))
-            assert entry is not None and entry.actor_id == maria_id
+            assert entry is not None
+            assert entry.actor_id == maria_id
         counts = slack.command(ORGANISER, "/cba-directory")
         assert "Maria" not in all_text(counts)
         assert "participant" not in counts.text.split("By cohort")[0]
@@ -328,15 +389,20 @@ class TestDirectorySearch:
 
     def test_filters(self, slack: SlackDriver, people: dict[str, int]) -> None:
         text = all_text(slack.command(JAN, "/cba-directory", "country:it role:participant cohort:cba3"))
-        assert "Maria Rossi" in text and "Jan" not in text
+        assert "Maria Rossi" in text
+        assert "Jan" not in text
         text = all_text(slack.command(MARIA, "/cba-directory", 'expertise:"smart mobility" sector:mobility'))
-        assert "Maria Rossi" in text and "Jan" not in text
+        assert "Maria Rossi" in text
+        assert "Jan" not in text
         assert "No members match" in slack.command(MARIA, "/cba-directory", "cohort:CBA9").text
 
-    def test_cards_carry_a_view_profile_button_that_shows_the_card(self, slack: SlackDriver, people: dict[str, int]) -> None:
+    def test_cards_carry_a_view_profile_button_that_shows_the_card(
+        self, slack: SlackDriver, people: dict[str, int]
+    ) -> None:
         answer = slack.command(JAN, "/cba-directory", "torino")
         button = next(b["accessory"] for b in answer.json["blocks"] if b.get("accessory"))
-        assert button["action_id"] == views.VIEW_PROFILE and button["text"]["text"] == "View profile"
+        assert button["action_id"] == views.VIEW_PROFILE
+        assert button["text"]["text"] == "View profile"
         assert slack.action(JAN, views.VIEW_PROFILE, value=button["value"]).status == 200
 
     def test_view_profile_button_rechecks_visibility(
@@ -345,25 +411,30 @@ class TestDirectorySearch:
         url = fake_slack.new_response_url()
         slack.action(MARIA, views.VIEW_PROFILE, value=str(people["hidden"]), response_url=url)
         shown = json.dumps([c.args for c in fake_slack.calls if c.method != "auth.test"])
-        assert "Hilde" not in shown and "There is no member" in shown
+        assert "Hilde" not in shown
+        assert "There is no member" in shown
 
     def test_paginates_with_next_and_previous_within_block_limits(
         self, slack: SlackDriver, people: dict[str, int], session: Session, fake_slack: FakeSlack
     ) -> None:
         cohort = make_cohort(session, "CBA3")
         for n in range(30):
-            make_profile(session, f"U0MANY{n:03d}", f"Member {n:03d}", "participant", cohort=cohort, organisation=f"Cluster {n}")
+            make_profile(
+                session, f"U0MANY{n:03d}", f"Member {n:03d}", "participant", cohort=cohort, organisation=f"Cluster {n}"
+            )
         session.commit()
         first = slack.command(MARIA, "/cba-directory", "member")
         assert "30 members match" in first.text
         assert len(first.json["blocks"]) <= 50
         nav = next(b for b in first.json["blocks"] if b["type"] == "actions")
         assert [e["text"]["text"] for e in nav["elements"]] == ["Next"]
-        assert "Member 000" in all_text(first) and "Member 008" not in all_text(first)
+        assert "Member 000" in all_text(first)
+        assert "Member 008" not in all_text(first)
         url = fake_slack.new_response_url()
         slack.action(MARIA, views.PAGE_NEXT, value=nav["elements"][0]["value"], response_url=url)
         posted = [c.args for c in fake_slack.calls if c.method == "response_url"][-1]
-        assert "Member 008" in json.dumps(posted) and "Member 000" not in json.dumps(posted)
+        assert "Member 008" in json.dumps(posted)
+        assert "Member 000" not in json.dumps(posted)
         labels = [e["text"]["text"] for b in posted["blocks"] if b["type"] == "actions" for e in b["elements"]]
         assert labels == ["Previous", "Next"]
 
@@ -391,18 +462,24 @@ class TestHiddenMembers:
             assert "Hilde" not in all_text(slack.command(MARIA, "/cba-directory", query)), query
         counts = slack.command(MARIA, "/cba-directory")
         assert "2 members in the directory" in counts.text
-        assert "BE" not in counts.text and "alumni 1" in counts.text
+        assert "BE" not in counts.text
+        assert "alumni 1" in counts.text
         assert "Hidden" not in counts.text
 
     def test_an_organiser_sees_them_and_who_is_hidden(self, slack: SlackDriver, people: dict[str, int]) -> None:
         assert "Hilde Verborgen" in all_text(slack.command(ORGANISER, "/cba-directory", "mobility"))
         counts = slack.command(ORGANISER, "/cba-directory")
-        assert "BE 1" in counts.text and "alumni 2" in counts.text
+        assert "BE 1" in counts.text
+        assert "alumni 2" in counts.text
         assert f"<@{HIDDEN}>" in counts.text
 
     def test_counts_name_roles_cohorts_and_countries(self, slack: SlackDriver, people: dict[str, int]) -> None:
         text = slack.command(JAN, "/cba-directory").text
-        assert "participant 1" in text and "CBA3 1" in text and "CBA2 1" in text and "IT 1" in text and "CZ 1" in text
+        assert "participant 1" in text
+        assert "CBA3 1" in text
+        assert "CBA2 1" in text
+        assert "IT 1" in text
+        assert "CZ 1" in text
 
 
 # --- /cba-admin role ---------------------------------------------------------------------------
@@ -418,7 +495,8 @@ class TestRoles:
             roles = set(check.scalars(select(RoleGrant.role).where(RoleGrant.member_id == people["jan"])))
             assert roles == {"alumni", "coach"}
             entry = check.scalar(select(AuditEntry).where(AuditEntry.action == "role.grant"))
-            assert entry is not None and entry.details == {"role": "coach", "cohort": "CBA3"}
+            assert entry is not None
+            assert entry.details == {"role": "coach", "cohort": "CBA3"}
         assert "coach (CBA3)" in all_text(slack.command(MARIA, "/cba-profile", f"<@{JAN}>"))
 
     def test_grants_to_a_workspace_user_the_bot_did_not_know(
@@ -433,7 +511,10 @@ class TestRoles:
         answer = slack.command(ORGANISER, "/cba-admin", f"role remove <@{JAN}> alumni")
         assert "no longer holds the alumni role" in answer.text
         with sessions() as check:
-            assert check.scalar(select(func.count()).select_from(RoleGrant).where(RoleGrant.member_id == people["jan"])) == 0
+            assert (
+                check.scalar(select(func.count()).select_from(RoleGrant).where(RoleGrant.member_id == people["jan"]))
+                == 0
+            )
             assert check.scalar(select(AuditEntry.action).where(AuditEntry.action == "role.remove")) == "role.remove"
 
     @pytest.mark.parametrize(
@@ -460,7 +541,9 @@ class TestRoles:
 
 class TestRoleMatrix:
     @pytest.mark.parametrize("role", ["participant", "alumni", "coach"])
-    @pytest.mark.parametrize("text", [f"role <@{MARIA}> coach", f"role <@{MARIA}> organiser CBA3", f"role remove <@{MARIA}> participant"])
+    @pytest.mark.parametrize(
+        "text", [f"role <@{MARIA}> coach", f"role <@{MARIA}> organiser CBA3", f"role remove <@{MARIA}> participant"]
+    )
     def test_only_organisers_change_roles(
         self, slack: SlackDriver, session: Session, people: dict[str, int], role: str, text: str
     ) -> None:
@@ -481,7 +564,12 @@ class TestWelcome:
     def _event(self) -> dict[str, Any]:
         return {
             "type": "team_join",
-            "user": {"id": "U0NEWBIE", "name": "newbie", "real_name": "Nora Newbie", "profile": {"email": "nora@example.org"}},
+            "user": {
+                "id": "U0NEWBIE",
+                "name": "newbie",
+                "real_name": "Nora Newbie",
+                "profile": {"email": "nora@example.org"},
+            },
         }
 
     def test_a_new_member_gets_one_welcome_dm_whatever_slacks_retries(
@@ -502,6 +590,7 @@ class TestWelcome:
         slack.event(self._event(), event_id="Ev0JOIN2")
         slack.action("U0NEWBIE", views.OPEN_PROFILE, value="open", channel_id="DU0NEWBIE")
         opened = list(fake_slack.views.values())
-        assert opened and opened[-1]["callback_id"] == views.PROFILE_MODAL
+        assert opened
+        assert opened[-1]["callback_id"] == views.PROFILE_MODAL
         name = next(b for b in opened[-1]["blocks"] if b["block_id"] == "name")
         assert name["element"]["initial_value"] == "Nora Newbie"
