@@ -203,7 +203,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             ),
             Usage("/cba-admin report [COHORT]", "/cba-admin report CBA2", "engagement report", ("organiser",)),
         ),
-        implemented=False,
+        implemented=True,
     ),
 )
 
