@@ -55,7 +55,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "searches members who opted in",
             ),
         ),
-        implemented=False,
+        implemented=True,
     ),
     CommandSpec(
         "/cba-profile",
@@ -68,7 +68,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             Usage("/cba-profile export", "/cba-profile export", "sends you everything stored about you"),
             Usage("/cba-profile delete", "/cba-profile delete", "erases your personal data"),
         ),
-        implemented=False,
+        implemented=True,
     ),
     CommandSpec(
         "/cba-slots",
@@ -228,6 +228,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             ),
             Usage("/cba-admin report [COHORT]", "/cba-admin report CBA2", "engagement report", ("organiser",)),
         ),
+        implemented=True,
     ),
 )
 

@@ -176,6 +176,38 @@ class Reminder(Base):
 # --- members: directory and privacy (issue 3) ---------------------------------------------------
 
 
+# Search support, derived from the profile by commands.members.search.index_member (never typed by users).
+# Terms are ASCII-folded [a-z0-9] strings, so a prefix range scan gives the same rows on SQLite and on
+# PostgreSQL whatever the database's collation.
+TERM_KINDS = ("w", "s", "e")  # w: a word of name/organisation/region/bio/tags; s: a sector tag; e: an expertise tag
+
+
+class MemberTerm(Base):
+    """One searchable term of one member: words for word search, whole tags for the tag filters."""
+
+    __tablename__ = "member_terms"
+    __table_args__ = (Index("ix_member_terms_kind_term", "kind", "term", "member_id"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class MemberSortKey(Base):
+    """The directory's sort order: the folded name, alphanumerics only (collation-proof)."""
+
+    __tablename__ = "member_sort_keys"
+    __table_args__ = (Index("ix_member_sort_keys_sort_key", "sort_key", "member_id"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    sort_key: Mapped[str] = mapped_column(String(200), default="")
+
+
+# Exact filters of /cba-directory (country:, role:, cohort:).
+Index("ix_members_country", Member.country)
+Index("ix_role_grants_role_member_id", RoleGrant.role, RoleGrant.member_id)
+
+
 # --- programme days, RSVP and check-in (issue 4) --------------------------------------------------
 
 EVENT_KINDS = ("online", "in-person")

@@ -1,0 +1,265 @@
+"""Bolt glue for /cba-profile, /cba-directory, /cba-admin role and team_join (thin: parse, call, render)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.listener import Reply, Turn, ViewResult, on_action, on_command, on_event, on_view
+from commands.admin import admin_subcommand
+from commands.common.actors import get_or_create_member, member_by_slack_id
+from commands.common.errors import FieldErrors, NotFound
+from commands.members import parse, search, service, views
+from commands.members.fields import FIELDS, check_field
+from storage.models import Member
+
+log = logging.getLogger(__name__)
+
+
+# --- /cba-profile ------------------------------------------------------------------------------
+
+
+def _open_modal(turn: Turn) -> None:
+    member = turn.actor.member
+    view = views.profile_modal(
+        member, accepts_questions=service.accepts_questions(turn.session, member), channel_id=turn.channel_id
+    )
+    trigger = turn.trigger_id
+    client = turn.client
+
+    def open_it() -> None:
+        client.views_open(trigger_id=trigger, view=view)
+
+    turn.later(open_it)
+
+
+def profile_command(turn: Turn) -> Reply | None:
+    command = parse.parse_profile(turn.text)
+    if isinstance(command, parse.EditProfile):
+        _open_modal(turn)
+        return None
+    if isinstance(command, parse.SetField):
+        changed = service.set_field(turn.session, turn.actor, command.value, turn.now)
+        shown = _shown_value(command.field, command.value.value)
+        if not changed:
+            return Reply(f"Your {command.field} was already {shown}: nothing changed.")
+        tip = ""
+        if command.field == "visible":
+            tip = (
+                " You now appear in the directory."
+                if command.value.value
+                else " You no longer appear in the directory."
+            )
+        return Reply(f":white_check_mark: Your {command.field} is now {shown}.{tip}")
+    if isinstance(command, parse.ShowCard):
+        member = service.card_member(turn.session, turn.actor, command.slack_id)
+        return _card_reply(turn, member)
+    if isinstance(command, parse.ExportMine):
+        return _export(turn)
+    text, blocks = views.erase_confirm_blocks()
+    return Reply(text, blocks)
+
+
+def _shown_value(field: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return f"“{views.escape(', '.join(value))}”" if value else "empty"
+    return f"“{views.escape(str(value))}”" if value else "empty"
+
+
+def _card_reply(turn: Turn, member: Member) -> Reply:
+    roles = service.roles_of_member(turn.session, member)
+    own_or_organiser = member.id == turn.actor.member.id or turn.actor.has("organiser")
+    questions = service.accepts_questions(turn.session, member) if own_or_organiser else None
+    blocks = views.card_blocks(member, roles, show_hidden=own_or_organiser, questions=questions)
+    return Reply(views.card_text(member, roles, show_hidden=own_or_organiser), blocks)
+
+
+def _export(turn: Turn) -> Reply:
+    data = service.personal_data(turn.session, turn.actor.member, turn.now)
+    content = json.dumps(data, indent=2, ensure_ascii=False)
+    summary = views.export_summary(data)
+    client, user = turn.client, turn.user_id
+
+    def send() -> None:
+        channel = client.conversations_open(users=user)["channel"]["id"]
+        client.chat_postMessage(channel=channel, text=summary)
+        client.files_upload_v2(
+            channel=channel,
+            content=content,
+            filename="cba-profile-export.json",
+            title="Your data in CBA Bot",
+            initial_comment="Your data, as JSON.",
+        )
+
+    turn.later(send)
+    return Reply(
+        ":package: I am sending you everything I store about you by direct message (a summary and a JSON file)."
+    )
+
+
+def profile_submitted(turn: Turn) -> ViewResult:
+    typed = views.modal_values(turn.body.get("view") or {})
+    values, errors = [], {}
+    for field in FIELDS:
+        if field not in typed:
+            continue
+        try:
+            values.append(check_field(field, typed[field]))
+        except ValueError as exc:
+            message = str(exc)
+            errors[field] = message[:1].upper() + message[1:] + "."
+    if errors:
+        raise FieldErrors(errors)
+    changed = service.apply_fields(turn.session, turn.actor.member, values, turn.now)
+    text = ":white_check_mark: Your profile is saved." if changed else "Your profile is unchanged."
+    if changed and turn.actor.member.visible:
+        text += " It appears in the directory (`/cba-profile set visible no` hides it)."
+    elif changed:
+        text += " It is hidden from the directory until you tick “Show my profile in the directory”."
+    return ViewResult(reply=Reply(text))
+
+
+def open_profile_action(turn: Turn) -> Reply | None:
+    _open_modal(turn)
+    return None
+
+
+def erase_action(turn: Turn) -> Reply:
+    member = service.erase(turn.session, turn.actor, turn.now)
+    return Reply(
+        f":wastebasket: Your personal data was erased (member #{member.id} now shows as “{service.ERASED_NAME}”).",
+        replace_original=True,
+    )
+
+
+def erase_cancel_action(turn: Turn) -> Reply:
+    return Reply("Nothing was erased: your profile is as it was.", replace_original=True)
+
+
+# --- /cba-directory ----------------------------------------------------------------------------
+
+
+def _directory_reply(turn: Turn, query: parse.DirectoryQuery, page: int) -> Reply:
+    viewer = service.viewer_of(turn.actor)
+    if query.is_empty:
+        text, blocks = views.counts_blocks(search.counts(turn.session, viewer), organiser=viewer.organiser)
+        return Reply(text, blocks)
+    result = search.search(turn.session, query, viewer, page=page)
+    roles = {member.id: service.roles_of_member(turn.session, member) for member in result.members}
+    text, blocks = views.directory_blocks(query, result, roles, organiser=viewer.organiser)
+    return Reply(text, blocks)
+
+
+def directory_command(turn: Turn) -> Reply:
+    return _directory_reply(turn, parse.parse_directory(turn.text), 0)
+
+
+def _action_value(turn: Turn) -> str:
+    actions = turn.body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+def page_action(turn: Turn) -> Reply:
+    text, page = views.read_page_value(_action_value(turn))
+    reply = _directory_reply(turn, parse.parse_directory(text), page)
+    reply.replace_original = True
+    return reply
+
+
+def view_profile_action(turn: Turn) -> Reply:
+    value = _action_value(turn)
+    if not value.isdigit():
+        raise NotFound("member", value or "?")
+    member = service.card_member_by_id(turn.session, turn.actor, int(value))
+    return _card_reply(turn, member)
+
+
+# --- /cba-admin role ---------------------------------------------------------------------------
+
+
+@admin_subcommand("role")
+def role_subcommand(turn: Turn, rest: str) -> Reply:
+    turn.actor.require("organiser", action="change roles")
+    command = parse.parse_role(rest)
+    if isinstance(command, parse.RemoveRole):
+        member = member_by_slack_id(turn.session, command.slack_id)
+        if member is None:
+            raise NotFound("member", f"<@{command.slack_id}>", usage=parse.admin_usage())
+        service.remove_role(turn.session, turn.actor, member, command.role, turn.deps.settings.organisers)
+        return Reply(f":white_check_mark: <@{command.slack_id}> no longer holds the {command.role} role.")
+    member = _member_for_grant(turn, command.slack_id)
+    _grant, changed = service.grant_role(turn.session, turn.actor, member, command.role, command.cohort)
+    where = f" in {command.cohort}" if command.cohort else ""
+    if not changed:
+        return Reply(f"<@{command.slack_id}> already holds the {command.role} role{where}: nothing changed.")
+    return Reply(f":white_check_mark: <@{command.slack_id}> now holds the {command.role} role{where}.")
+
+
+def _member_for_grant(turn: Turn, slack_id: str) -> Member:
+    """A member the bot knows, or a workspace user it learns about now (users.info)."""
+    member = member_by_slack_id(turn.session, slack_id)
+    if member is not None:
+        return member
+    try:
+        user = turn.client.users_info(user=slack_id).get("user") or {}
+    except SlackApiError:
+        raise NotFound("member", f"<@{slack_id}>", usage=parse.admin_usage()) from None
+    if user.get("deleted") or user.get("is_bot"):
+        raise NotFound("member", f"<@{slack_id}>", usage=parse.admin_usage())
+    member = get_or_create_member(turn.session, slack_id, str(user.get("real_name") or user.get("name") or ""))
+    member.email = (user.get("profile") or {}).get("email") or None
+    search.index_member(turn.session, member)
+    return member
+
+
+# --- onboarding --------------------------------------------------------------------------------
+
+
+def team_join(turn: Turn, event: dict[str, Any]) -> None:
+    user = event.get("user") or {}
+    if not isinstance(user, dict) or user.get("is_bot") or not user.get("id"):
+        return
+    member = turn.actor.member
+    if not member.name:
+        member.name = str(
+            user.get("real_name") or (user.get("profile") or {}).get("real_name") or user.get("name") or ""
+        )
+    if not member.email:
+        member.email = (user.get("profile") or {}).get("email") or None
+    search.index_member(turn.session, member)
+    text, blocks = views.welcome_blocks(member.name)
+    client, user_id = turn.client, str(user["id"])
+
+    def welcome() -> None:
+        _dm(client, user_id, text, blocks)
+
+    turn.later(welcome)
+
+
+def _dm(client: WebClient, user_id: str, text: str, blocks: list[Any]) -> None:
+    try:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.warning("welcome DM failed: %s", exc.response.get("error"))
+
+
+def register(app: App, deps: Deps) -> None:
+    on_command(app, deps, parse.PROFILE, profile_command)
+    on_command(app, deps, parse.DIRECTORY, directory_command)
+    on_view(app, deps, views.PROFILE_MODAL, profile_submitted)
+    on_action(app, deps, views.OPEN_PROFILE, open_profile_action)
+    on_action(app, deps, views.ERASE_CONFIRM, erase_action)
+    on_action(app, deps, views.ERASE_CANCEL, erase_cancel_action)
+    on_action(app, deps, views.VIEW_PROFILE, view_profile_action)
+    on_action(app, deps, views.PAGE_NEXT, page_action)
+    on_action(app, deps, views.PAGE_PREVIOUS, page_action)
+    on_event(app, deps, "team_join", team_join)

@@ -1,0 +1,262 @@
+"""Rules for profiles, cards, roles and erasure. Takes a session; flushes, never commits; no Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commands.common.actors import Actor, member_by_slack_id
+from commands.common.audit import audit
+from commands.common.errors import NotFound, UsageError
+from commands.members.fields import FieldValue
+from commands.members.parse import admin_usage, profile_usage
+from commands.members.search import Viewer, find_cohort, index_member
+from storage.models import AuditEntry, Cohort, Member, Reminder, RoleGrant
+
+ERASED_NAME = "former member"
+
+# Other features contribute what they store about a member (export) and how to forget it (erasure).
+ExportSection = Callable[[Session, Member], Any]
+ErasureStep = Callable[[Session, Member, datetime], None]
+_export_sections: dict[str, ExportSection] = {}
+_erasure_steps: list[ErasureStep] = []
+
+
+def export_section(name: str) -> Callable[[ExportSection], ExportSection]:
+    """`@export_section("bookings")` → `fn(session, member)` returns JSON-able data for `/cba-profile export`."""
+
+    def register(fn: ExportSection) -> ExportSection:
+        _export_sections[name] = fn
+        return fn
+
+    return register
+
+
+def erasure_step(fn: ErasureStep) -> ErasureStep:
+    """`@erasure_step` → `fn(session, member, now)` runs before a member's personal data is erased."""
+    if fn not in _erasure_steps:
+        _erasure_steps.append(fn)
+    return fn
+
+
+def viewer_of(actor: Actor) -> Viewer:
+    return Viewer(member_id=actor.member.id, organiser=actor.has("organiser"))
+
+
+# --- profiles ----------------------------------------------------------------------------------
+
+
+def apply_fields(session: Session, member: Member, values: list[FieldValue], now: datetime) -> list[str]:
+    """Store checked field values; returns the columns that changed."""
+    changed: list[str] = []
+    for value in values:
+        if getattr(member, value.column) != value.value:
+            setattr(member, value.column, value.value)
+            changed.append(value.column)
+    if "visible" in changed:
+        member.visible_since = now if member.visible else None
+    if changed:
+        index_member(session, member)
+    return changed
+
+
+def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime) -> bool:
+    return bool(apply_fields(session, actor.member, [value], now))
+
+
+def card_member(session: Session, actor: Actor, slack_id: str) -> Member:
+    """The member whose card the actor asks for; hidden members only to themselves and organisers."""
+    member = member_by_slack_id(session, slack_id)
+    if member is None or member.erased_at is not None:
+        raise NotFound("member", f"<@{slack_id}>", usage=profile_usage())
+    return _visible_to(actor, member, slack_id)
+
+
+def card_member_by_id(session: Session, actor: Actor, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None or member.erased_at is not None:
+        raise NotFound("member", member_id)
+    return _visible_to(actor, member, member.slack_id or "")
+
+
+def _visible_to(actor: Actor, member: Member, slack_id: str) -> Member:
+    if member.visible or member.id == actor.member.id or actor.has("organiser"):
+        return member
+    # Same answer as an unknown member: a hidden profile's existence is not revealed.
+    raise NotFound("member", f"<@{slack_id}>", usage=profile_usage())
+
+
+@dataclass(frozen=True)
+class RoleLine:
+    role: str
+    cohort: str | None
+
+
+def roles_of_member(session: Session, member: Member) -> list[RoleLine]:
+    rows = session.execute(
+        select(RoleGrant.role, Cohort.code)
+        .join(Cohort, Cohort.id == RoleGrant.cohort_id, isouter=True)
+        .where(RoleGrant.member_id == member.id)
+        .order_by(RoleGrant.role)
+    ).all()
+    return [RoleLine(role, code) for role, code in rows]
+
+
+def accepts_questions(session: Session, member: Member) -> bool:
+    if member.accepts_questions is not None:
+        return member.accepts_questions
+    return any(line.role == "alumni" for line in roles_of_member(session, member))
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def personal_data(session: Session, member: Member, now: datetime) -> dict[str, Any]:
+    """Everything the bot stores about one member, as JSON-able data."""
+    data: dict[str, Any] = {
+        "exported_at": now.isoformat(),
+        "profile": {
+            "member_id": member.id,
+            "slack_id": member.slack_id,
+            "name": member.name,
+            "email": member.email,
+            "time_zone": member.tz,
+            "organisation": member.organisation,
+            "country": member.country,
+            "region": member.region,
+            "sectors": list(member.sectors),
+            "expertise": list(member.expertise),
+            "bio": member.bio,
+            "linkedin": member.linkedin,
+            "eccp": member.eccp,
+            "visible": member.visible,
+            "visible_since": _iso(member.visible_since),
+            "questions": member.accepts_questions,
+            "created_at": _iso(member.created_at),
+        },
+        "roles": [
+            {
+                "role": grant.role,
+                "cohort": grant.cohort.code if grant.cohort else None,
+                "granted_at": _iso(grant.granted_at),
+            }
+            for grant in session.scalars(select(RoleGrant).where(RoleGrant.member_id == member.id))
+        ],
+        "audit_log": [
+            {"at": _iso(entry.at), "action": entry.action, "subject": entry.subject, "details": entry.details}
+            for entry in session.scalars(
+                select(AuditEntry).where(AuditEntry.actor_id == member.id).order_by(AuditEntry.id)
+            )
+        ],
+        "reminders": [
+            {"kind": row.kind, "due_at": _iso(row.due_at), "status": row.status, "sent_at": _iso(row.sent_at)}
+            for row in session.scalars(
+                select(Reminder).where(Reminder.recipient == member.slack_id).order_by(Reminder.id)
+            )
+        ]
+        if member.slack_id
+        else [],
+    }
+    for name, section in sorted(_export_sections.items()):
+        data[name] = section(session, member)
+    return data
+
+
+# --- erasure -----------------------------------------------------------------------------------
+
+
+def erase(session: Session, actor: Actor, now: datetime) -> Member:
+    """Erase the actor's personal data (GDPR Art. 17). The row and its id stay, so counts stay right."""
+    member = actor.member
+    if member.erased_at is not None:
+        raise UsageError("Your personal data has already been erased.")
+    for step in _erasure_steps:
+        step(session, member, now)
+    slack_id = member.slack_id
+    if slack_id:
+        for reminder in session.scalars(select(Reminder).where(Reminder.recipient == slack_id)):
+            if reminder.status in ("pending", "claimed"):
+                reminder.status = "cancelled"
+            reminder.recipient = "erased"
+            reminder.dedupe_key = f"erased:{reminder.id}"
+            reminder.slack_channel = None
+            reminder.slack_ts = None
+            reminder.claimed_by = None
+    member.name = ERASED_NAME
+    member.slack_id = None
+    member.email = None
+    member.tz = None
+    member.tz_checked_at = None
+    member.organisation = ""
+    member.country = None
+    member.region = ""
+    member.sectors = []
+    member.expertise = []
+    member.bio = ""
+    member.linkedin = None
+    member.eccp = None
+    member.visible = False
+    member.visible_since = None
+    member.accepts_questions = False
+    member.erased_at = now
+    index_member(session, member)
+    audit(session, member, "member.erase", f"member #{member.id}")
+    return member
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def grant_role(
+    session: Session, actor: Actor, member: Member, role: str, cohort_code: str | None
+) -> tuple[RoleGrant, bool]:
+    actor.require("organiser", action="change roles")
+    cohort = None
+    if cohort_code is not None:
+        cohort = find_cohort(session, cohort_code)
+        if cohort is None:
+            raise NotFound("cohort", cohort_code, usage=admin_usage())
+    grant = session.scalar(select(RoleGrant).where(RoleGrant.member_id == member.id, RoleGrant.role == role))
+    changed = True
+    if grant is None:
+        grant = RoleGrant(
+            member_id=member.id, role=role, cohort_id=cohort.id if cohort else None, granted_by_id=actor.member.id
+        )
+        session.add(grant)
+    elif cohort is not None and grant.cohort_id != cohort.id:
+        grant.cohort_id = cohort.id
+        grant.granted_by_id = actor.member.id
+    else:
+        changed = False
+    session.flush()
+    if changed:
+        audit(
+            session,
+            actor.member,
+            "role.grant",
+            f"member #{member.id}",
+            role=role,
+            cohort=cohort.code if cohort else None,
+        )
+    return grant, changed
+
+
+def remove_role(session: Session, actor: Actor, member: Member, role: str, organisers: frozenset[str]) -> None:
+    actor.require("organiser", action="change roles")
+    grant = session.scalar(select(RoleGrant).where(RoleGrant.member_id == member.id, RoleGrant.role == role))
+    if grant is None:
+        bootstrap = role == "organiser" and member.slack_id in organisers
+        hint = " (an organiser through CBA_ORGANISERS: change that setting)" if bootstrap else ""
+        raise UsageError(f"<@{member.slack_id}> does not hold the {role} role{hint}.", usage=admin_usage())
+    session.delete(grant)
+    session.flush()
+    audit(session, actor.member, "role.remove", f"member #{member.id}", role=role)

@@ -1,0 +1,92 @@
+"""The directory index and queries, on SQLite and PostgreSQL (same rows, same order)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commands.members.parse import parse_directory
+from commands.members.search import PAGE_SIZE, Viewer, counts, index_member, search
+from storage.models import MemberTerm
+from tests.factories import make_cohort
+from tests.factories_members import make_profile
+
+
+def names(session: Session, text: str, viewer: Viewer, page: int = 0) -> list[str]:
+    return [m.name for m in search(session, parse_directory(text), viewer, page=page).members]
+
+
+def seed(session: Session) -> Viewer:
+    cba2, cba3 = make_cohort(session, "CBA2"), make_cohort(session, "cba3")
+    me = make_profile(session, "U0ME", "Zed Me", "participant", cohort=cba3, visible=False, organisation="Mobility Lab")
+    make_profile(
+        session,
+        "U0A",
+        "Ána Ávila",
+        "participant",
+        cohort=cba3,
+        country="ES",
+        expertise=["Smart mobility"],
+        organisation="Mobility Cluster",
+    )
+    make_profile(
+        session, "U0B", "anna Berg", "alumni", cohort=cba2, country="SE", sectors=["Mobility"], bio="Automobile parts"
+    )
+    make_profile(session, "U0C", "Ann Bergström", "coach", country="SE", expertise=["Funding"], region="Mob-Region")
+    make_profile(session, "U0D", "Öz Mobil", "alumni", cohort=cba2, visible=False, country="TR")
+    make_profile(session, "U0E", "Émile 9Mob", "alumni", cohort=cba2, country="FR")
+    session.flush()
+    return Viewer(member_id=me.id, organiser=False)
+
+
+class TestSearch:
+    def test_word_prefixes_match_across_fields_in_a_collation_proof_order(self, session: Session) -> None:
+        me = seed(session)
+        # Sort keys are folded alphanumerics: "anaavila" < "annaberg" < "annbergstrom" < "emile9mob" < "zedme".
+        assert names(session, "mob", me) == ["Ána Ávila", "anna Berg", "Ann Bergström", "Zed Me"]
+        assert names(session, "ANN", me) == ["anna Berg", "Ann Bergström"]
+        assert names(session, "berg ann", me) == ["anna Berg", "Ann Bergström"]
+        assert names(session, "9mob", me) == ["Émile 9Mob"]
+        assert names(session, "automob", me) == ["anna Berg"]
+        assert names(session, "zzz", me) == []
+
+    def test_filters_are_exact(self, session: Session) -> None:
+        me = seed(session)
+        assert names(session, "country:se", me) == ["anna Berg", "Ann Bergström"]
+        assert names(session, "role:alumni", me) == ["anna Berg", "Émile 9Mob"]
+        assert names(session, "cohort:CBA3", me) == ["Ána Ávila", "Zed Me"]
+        assert names(session, "expertise:smart-mobility", me) == ["Ána Ávila"]
+        assert names(session, "sector:mobility country:SE", me) == ["anna Berg"]
+        assert names(session, "expertise:smart", me) == []
+
+    def test_hidden_members_only_for_organisers(self, session: Session) -> None:
+        me = seed(session)
+        organiser = Viewer(member_id=0, organiser=True)
+        assert "Öz Mobil" not in names(session, "mobil", me)
+        assert "Öz Mobil" in names(session, "mobil", organiser)
+        assert names(session, "country:TR", me) == []
+        assert counts(session, me).total == 5  # four visible members and the viewer themselves
+        assert dict(counts(session, organiser).by_country)["TR"] == 1
+        assert "TR" not in dict(counts(session, me).by_country)
+
+    def test_pages_are_disjoint_and_complete(self, session: Session) -> None:
+        me = seed(session)
+        for n in range(3 * PAGE_SIZE):
+            make_profile(session, f"U0P{n:03d}", f"Pat {n:03d}", "participant", organisation="Paging Cluster")
+        pages = [names(session, "paging", me, page) for page in range(3)]
+        flat = [name for page in pages for name in page]
+        assert flat == [f"Pat {n:03d}" for n in range(3 * PAGE_SIZE)]
+        assert names(session, "paging", me, 99) == pages[-1]
+
+    def test_reindexing_follows_profile_changes(self, session: Session) -> None:
+        me = seed(session)
+        member = make_profile(session, "U0X", "Xavier", expertise=["Hydrogen"])
+        assert names(session, "hydrogen", me) == ["Xavier"]
+        member.expertise = ["Batteries"]
+        index_member(session, member)
+        assert names(session, "hydrogen", me) == []
+        member.erased_at = datetime(2026, 1, 1, tzinfo=UTC)
+        index_member(session, member)
+        assert list(session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))) == []
