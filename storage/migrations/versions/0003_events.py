@@ -1,7 +1,7 @@
 """events
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-25 22:17:01.941535
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """coaching
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-25 22:15:54.257225
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

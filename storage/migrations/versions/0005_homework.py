@@ -1,7 +1,7 @@
 """homework
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-25 22:15:43.524260
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

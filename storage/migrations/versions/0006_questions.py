@@ -1,7 +1,7 @@
 """questions: ask alumni (questions, answers, routing)
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-25 22:16:00.712510
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
