@@ -6,7 +6,7 @@ latency of those requests. On SQLite (a file) and, when a URL is given, PostgreS
 
     python bench/coaching_booking_race.py [--rounds 10] [--pg postgresql://postgres@127.0.0.1:5432/test]
 
-Writes bench/RESULTS_coaching.md.
+Writes its section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench.results import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -224,7 +226,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--pg", default=os.environ.get("CBA_TEST_DATABASE_URL"))
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS_coaching.md")
+    parser.add_argument("--output", type=Path, default=None, help="a file of its own instead of RESULTS.md")
     args = parser.parse_args()
     kinds = ["sqlite"] + (["postgresql"] if args.pg else [])
     results = [bench(kind, args.pg, args.rounds) for kind in kinds]
@@ -265,7 +267,7 @@ def main() -> int:
             label = "without the index" if drop else "with the index"
             lines.append(f"| {label} | {', '.join(str(c) for c, _ in runs)} | {', '.join(str(n) for _, n in runs)} |")
     lines.append("")
-    args.output.write_text("\n".join(lines))
+    write_result(args.output, "coaching-booking-race", "\n".join(lines))
     print("\n".join(lines))
     return 0
 

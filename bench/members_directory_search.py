@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
     python bench/members_directory_search.py [--pg postgresql://postgres@127.0.0.1:5432/test] [--sizes 1000,10000,100000]
-Writes bench/RESULTS_members.md. Each size gets a fresh, migrated database, seeded with bulk inserts
+Writes its section of bench/RESULTS.md. Each size gets a fresh, migrated database, seeded with bulk inserts
 (executemany on SQLite, COPY on PostgreSQL) of members, roles, search terms and sort keys computed by the
 same code the bot uses (commands.members.search.member_terms).
 """
@@ -21,6 +21,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.results import write_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -554,7 +556,7 @@ def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("CBA_TEST_DATABASE_URL", ""))
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeats", type=int, default=40)
-    parser.add_argument("--output", type=Path, default=Path(__file__).with_name("RESULTS_members.md"))
+    parser.add_argument("--output", type=Path, default=None, help="a file of its own instead of RESULTS.md")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="cba-bench-"))
@@ -596,7 +598,7 @@ def main() -> int:
         f"the total count (what `/cba-directory` runs). Viewer: a participant (visible members only) unless noted; "
         f"{int(VISIBLE_SHARE * 100)} % of members visible. Goal (SPEC 5): p95 < 50 ms at 100k on both databases.",
     ]
-    args.output.write_text("\n".join(header + sections) + "\n", encoding="utf-8")
+    write_result(args.output, "directory-search", "\n".join(header + sections) + "\n")
     print(f"wrote {args.output}")
     return 0
 

@@ -7,7 +7,7 @@ per message, is the engine's overhead. Rounds alternate so that machine noise hi
 
     python bench/reminders_fanout.py [--rounds 5] [--messages 1000] [--pg postgresql://…/test]
 
-Writes bench/RESULTS_events.md.
+Writes its section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.results import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -162,7 +164,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--pg", default=os.environ.get("CBA_TEST_DATABASE_URL"))
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS_events.md")
+    parser.add_argument("--output", type=Path, default=None, help="a file of its own instead of RESULTS.md")
     args = parser.parse_args()
 
     backends = ["sqlite"] + (["postgresql"] if args.pg else [])
@@ -212,7 +214,7 @@ def main() -> int:
             f"| {backend} | {r['raw_ms']:.2f} | {r['engine_ms']:.2f} | {r['overhead_ms']:.2f} | "
             f"{r['overhead_min_ms']:.2f} | {r['ratio']:.2f}x | {verdict} |"
         )
-    args.output.write_text("\n".join(lines) + "\n")
+    write_result(args.output, "reminder-fanout", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

@@ -53,3 +53,15 @@ def write_section(name: str, body: str, *, command: str) -> None:
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->\n", re.DOTALL)
     text = pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text, encoding="utf-8")
+
+
+def write_result(output: Path | None, name: str, markdown: str) -> None:
+    """A script's whole report: its own file when asked, else its section of RESULTS.md."""
+    if output is not None:
+        output.write_text(markdown, encoding="utf-8")
+        return
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
+    section = f"<!-- BEGIN {name} -->\n{markdown.rstrip()}\n<!-- END {name} -->\n"
+    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->\n", re.DOTALL)
+    text = pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    RESULTS.write_text(text, encoding="utf-8")

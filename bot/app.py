@@ -18,6 +18,7 @@ from bot.deps import Deps, system_clock
 from bot.executor import TrackingExecutor
 from bot.slack_client import make_client
 from commands import register_all
+from commands.reminders.kinds import set_fallback_zone
 from storage.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def build(
     client = client or make_client(settings)
     sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     executor = TrackingExecutor(settings.listener_threads)
+    set_fallback_zone(settings.zone)
     deps = Deps(settings=settings, sessions=sessions, client=client, executor=executor, clock=clock or system_clock)
     # Bolt switches to OAuth mode by itself when these are in the environment; this is a single-workspace app.
     for variable in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):

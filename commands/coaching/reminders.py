@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,15 +10,8 @@ from sqlalchemy.orm import Session
 from commands.coaching.service import REMINDER_KIND, SUBJECT
 from commands.common.text import escape
 from commands.common.timefmt import slack_date
-from commands.reminders.kinds import Outgoing, Skip, reminder_kind
+from commands.reminders.kinds import Outgoing, Skip, fallback_zone, reminder_kind
 from storage.models import CoachingBooking, Member, Reminder
-
-
-def _fallback_zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(os.environ.get("CBA_TIMEZONE", "").strip() or "Europe/Brussels")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Brussels")
 
 
 @reminder_kind(REMINDER_KIND)
@@ -43,7 +34,7 @@ def render_coaching(session: Session, reminder: Reminder, now: datetime) -> Outg
     link = f"<{escape(slot.meeting_url)}|meeting link>" if slot.meeting_url else "no meeting link yet"
     text = (
         f":alarm_clock: Reminder: coaching session with {with_whom} "
-        f"{slack_date(slot.starts_at, _fallback_zone())} ({slot.minutes} min), booking #{booking.id}. "
+        f"{slack_date(slot.starts_at, fallback_zone())} ({slot.minutes} min), booking #{booking.id}. "
         f"Join: {link}. Can't make it? `/cba-book cancel {booking.id}`."
     )
     block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}

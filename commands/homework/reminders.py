@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commands.common.actors import member_by_slack_id
 from commands.homework import service, views
-from commands.reminders.kinds import Outgoing, Skip, reminder_kind
+from commands.reminders.kinds import Outgoing, Skip, fallback_zone, reminder_kind
 from storage.models import Assignment, Reminder, Submission
-
-DEFAULT_ZONE = "Europe/Brussels"
-
-
-def fallback_zone() -> ZoneInfo:
-    """CBA_TIMEZONE (loaded from .env at start-up) for the <!date> fallback; renderers get no settings."""
-    try:
-        return ZoneInfo(os.environ.get("CBA_TIMEZONE", "").strip() or DEFAULT_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)
 
 
 @reminder_kind(service.REMINDER_KIND)

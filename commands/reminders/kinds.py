@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,17 @@ class Skip:
 
 Renderer = Callable[[Session, Reminder, datetime], Outgoing | Skip]
 _renderers: dict[str, Renderer] = {}
+# The zone of the readable fallback inside `<!date>` tokens: CBA_TIMEZONE, set once by the app factory.
+_fallback_zone = ZoneInfo("Europe/Brussels")
+
+
+def set_fallback_zone(zone: ZoneInfo) -> None:
+    global _fallback_zone
+    _fallback_zone = zone
+
+
+def fallback_zone() -> ZoneInfo:
+    return _fallback_zone
 
 
 def reminder_kind(kind: str) -> Callable[[Renderer], Renderer]:
