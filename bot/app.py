@@ -46,6 +46,8 @@ def build(
     for variable in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
         os.environ.pop(variable, None)
     app = App(
+        # Without a name Bolt calls inspect.stack(), which reads the source of every frame (slow in tests).
+        name="cba-bot",
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=bool(settings.slack_signing_secret),

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commands.common.actors import Actor
+from commands.common.cohorts import cohort_participants
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
 from commands.events import parse
@@ -63,17 +64,6 @@ def set_cohort_channel(
 # --- programme days ------------------------------------------------------------------------------
 
 
-def participants(session: Session, cohort_id: int) -> list[Member]:
-    return list(
-        session.scalars(
-            select(Member)
-            .join(RoleGrant, RoleGrant.member_id == Member.id)
-            .where(RoleGrant.role == "participant", RoleGrant.cohort_id == cohort_id, Member.slack_id.is_not(None))
-            .order_by(Member.name, Member.id)
-        )
-    )
-
-
 def is_participant(session: Session, member: Member, cohort_id: int) -> bool:
     return (
         session.scalar(
@@ -88,7 +78,7 @@ def is_participant(session: Session, member: Member, cohort_id: int) -> bool:
 def recipients(session: Session, event: Event) -> list[str]:
     """The cohort channel (if set), then each participant by DM."""
     cohort = session.get(Cohort, event.cohort_id)
-    people = [member.slack_id for member in participants(session, event.cohort_id) if member.slack_id]
+    people = [member.slack_id for member in cohort_participants(session, event.cohort_id) if member.slack_id]
     return ([cohort.channel_id] if cohort and cohort.channel_id else []) + people
 
 
@@ -379,7 +369,7 @@ def attendance_rows(session: Session, cohort_code: str | None) -> list[tuple[obj
     for event, cohort in session.execute(query.order_by(Event.starts_at, Event.id)).all():
         rsvps = {r.member_id: r for r in session.scalars(select(Rsvp).where(Rsvp.event_id == event.id))}
         checkins = {c.member_id: c for c in session.scalars(select(CheckIn).where(CheckIn.event_id == event.id))}
-        people = {m.id: m for m in participants(session, cohort.id)}
+        people = {m.id: m for m in cohort_participants(session, cohort.id)}
         extra = (set(rsvps) | set(checkins)) - set(people)
         if extra:
             people.update({m.id: m for m in session.scalars(select(Member).where(Member.id.in_(extra)))})

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commands.common.actors import Actor
+from commands.common.cohorts import cohort_participants
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import NonexistentLocalTime, local_to_utc
 from commands.homework.parse import usage
@@ -65,18 +66,6 @@ def _require(actor: Actor, *roles: str, action: str) -> None:
 def participant_cohort_id(session: Session, member: Member) -> int | None:
     return session.scalar(
         select(RoleGrant.cohort_id).where(RoleGrant.member_id == member.id, RoleGrant.role == "participant")
-    )
-
-
-def cohort_participants(session: Session, cohort_id: int) -> list[Member]:
-    """The cohort's participants who can be reached (erased members have no Slack ID)."""
-    return list(
-        session.scalars(
-            select(Member)
-            .join(RoleGrant, RoleGrant.member_id == Member.id)
-            .where(RoleGrant.role == "participant", RoleGrant.cohort_id == cohort_id, Member.slack_id.is_not(None))
-            .order_by(Member.name, Member.id)
-        )
     )
 
 
