@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.deps import Deps
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors
+from commands.common.text import truncate
 from commands.registry import spec
 from storage.models import ProcessedEvent
 
@@ -186,6 +187,16 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
             }
             if reply.blocks:
                 kwargs["blocks"] = reply.blocks
+            try:
+                _send(kwargs)
+            except SlackObjectFormationError:
+                # A view broke a Block Kit limit: the work is done, so still say so, in plain text.
+                log.exception("the answer to %s broke a Block Kit limit; sent as text", name)
+                kwargs.pop("blocks", None)
+                kwargs["text"] = truncate(reply.text, 3000)
+                _send(kwargs)
+
+        def _send(kwargs: dict[str, Any]) -> None:
             if ack.response is None:
                 ack(**kwargs)
             else:

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from bot.listener import Reply, Turn, ViewResult, on_action, on_command, on_event, on_view
 from commands.admin import admin_subcommand
-from commands.common.actors import get_or_create_member, member_by_slack_id
+from commands.common.actors import get_or_create_member, member_by_slack_id, persisted
 from commands.common.errors import FieldErrors, NotFound
 from commands.members import parse, search, service, views
 from commands.members.fields import FIELDS, check_field
@@ -227,7 +227,7 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
     user = event.get("user") or {}
     if not isinstance(user, dict) or user.get("is_bot") or not user.get("id"):
         return
-    member = turn.actor.member
+    member = persisted(turn.session, turn.actor)
     if not member.name:
         member.name = str(
             user.get("real_name") or (user.get("profile") or {}).get("real_name") or user.get("name") or ""
