@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
 
-    exp = sub.add_parser("export", help="export CSV: directory, bookings, homework, attendance or report")
-    exp.add_argument("kind", choices=["directory", "bookings", "homework", "attendance", "report"])
+    exp = sub.add_parser("export", help="export CSV: directory, bookings, homework, attendance, questions or report")
+    exp.add_argument("kind", choices=["directory", "bookings", "homework", "attendance", "questions", "report"])
     exp.add_argument("--cohort", default=None)
     exp.add_argument("--output", type=Path, default=None)
 

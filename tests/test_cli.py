@@ -86,3 +86,10 @@ def _row_counts(url: str) -> dict[str, int]:
         }
     engine.dispose()
     return counts
+
+
+def test_readme_command_table_matches_the_registry() -> None:
+    from bot.docs import README, with_table
+
+    readme = README.read_text(encoding="utf-8")
+    assert with_table(readme) == readme, "run `python -m bot.docs` to refresh the README's command table"
