@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
 
-from storage.models import Cohort, Member, RoleGrant
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Base, Cohort, Member, RoleGrant
 
 
 def make_cohort(
@@ -36,3 +38,20 @@ def make_member(
         session.add(RoleGrant(member_id=member.id, role=role, cohort_id=cohort.id if cohort else None))
     session.flush()
     return member
+
+
+def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, for 'nothing changed' assertions and the erasure scan."""
+    session.expire_all()
+    data: dict[str, list[tuple[Any, ...]]] = {}
+    for table in Base.metadata.sorted_tables:
+        rows = session.execute(select(table)).all()
+        data[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    # End the read: SQLite transactions here begin IMMEDIATE and would block the bot's writes.
+    session.rollback()
+    return data
+
+
+def database_snapshot(sessions: sessionmaker[Session]) -> dict[str, list[tuple[Any, ...]]]:
+    with sessions() as session:
+        return snapshot(session)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commands.members.search import index_member
-from storage.models import Base, Cohort, Member
-from tests.factories import make_member
+from storage.models import Cohort, Member
+from tests.factories import make_member, snapshot
 
 
 def make_profile(
@@ -24,18 +23,6 @@ def make_profile(
     member = make_member(session, slack_id, name, *roles, cohort=cohort, visible=visible, **profile)
     index_member(session, member)
     return member
-
-
-def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, for 'nothing changed' assertions and the erasure scan."""
-    session.expire_all()
-    data: dict[str, list[tuple[Any, ...]]] = {}
-    for table in Base.metadata.sorted_tables:
-        rows = session.execute(select(table)).all()
-        data[table.name] = sorted((tuple(row) for row in rows), key=repr)
-    # End the read: SQLite transactions here begin IMMEDIATE and would block the bot's writes.
-    session.rollback()
-    return data
 
 
 def find_in_database(session: Session, needles: list[str]) -> list[str]:

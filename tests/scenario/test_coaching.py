@@ -17,6 +17,7 @@ from bot.fakeslack import FakeSlack
 from commands.reminders.kinds import Outgoing, Skip, renderer_for
 from storage.models import CoachingBooking, CoachingSlot, Member, Reminder
 from tests.conftest import ORGANISER, Clock
+from tests.factories import database_snapshot
 from tests.factories_coaching import COACH, COACH2, OUTSIDER, PARTICIPANTS, make_booking, make_slot, seed_people
 
 P1, P2, P3 = PARTICIPANTS
@@ -34,19 +35,6 @@ def people(sessions: sessionmaker[Session], fake_slack: FakeSlack) -> dict[str, 
 def _count(sessions: sessionmaker[Session], model: type, *where: Any) -> int:
     with sessions() as session:
         return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-def _snapshot(sessions: sessionmaker[Session]) -> tuple[Any, ...]:
-    """Everything a coaching command could change."""
-    with sessions() as session:
-        slots = session.execute(
-            select(CoachingSlot.id, CoachingSlot.starts_at, CoachingSlot.removed_at).order_by(CoachingSlot.id)
-        ).all()
-        bookings = session.execute(
-            select(CoachingBooking.id, CoachingBooking.status, CoachingBooking.late).order_by(CoachingBooking.id)
-        ).all()
-        reminders = session.execute(select(Reminder.id, Reminder.status).order_by(Reminder.id)).all()
-        return (tuple(slots), tuple(bookings), tuple(reminders))
 
 
 def _slot(sessions: sessionmaker[Session], coach: str, starts_at: datetime, minutes: int = 45, **kw: Any) -> int:
@@ -176,11 +164,11 @@ class TestSlotsAdd:
         self, slack: SlackDriver, sessions: sessionmaker[Session], people: dict[str, int], text: str
     ) -> None:
         _slot(sessions, COACH, SOON)
-        before = _snapshot(sessions)
+        before = database_snapshot(sessions)
         answer = _ephemeral(slack.command(COACH, "/cba-slots", text))
         assert SLOTS_USAGE in answer
         assert "Traceback" not in answer
-        assert _snapshot(sessions) == before
+        assert database_snapshot(sessions) == before
 
 
 class TestDaylightSaving:
@@ -492,10 +480,10 @@ class TestBook:
     ) -> None:
         slot_id = _slot(sessions, COACH, SOON)
         slack.command(P1, "/cba-book", str(slot_id))
-        before = _snapshot(sessions)
+        before = database_snapshot(sessions)
         answer = _ephemeral(slack.command(P1, "/cba-book", text))
         assert BOOK_USAGE in answer
-        assert _snapshot(sessions) == before
+        assert database_snapshot(sessions) == before
 
     def test_a_double_click_books_once(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict[str, int]
@@ -599,13 +587,13 @@ class TestMineAndCancel:
     ) -> None:
         slot_id = _slot(sessions, COACH, SOON)
         slack.command(P1, "/cba-book", str(slot_id))
-        before = _snapshot(sessions)
+        before = database_snapshot(sessions)
         text = _ephemeral(slack.command(who, "/cba-book", "cancel 1"))
         if who == OUTSIDER:  # no role at all: refused before the booking is even looked up
             assert "You need to be a participant or coach or organiser to cancel coaching bookings" in text
         else:
             assert "You need to be an organiser to cancel booking #1" in text
-        assert _snapshot(sessions) == before
+        assert database_snapshot(sessions) == before
 
     def test_cancelling_twice_and_unknown_bookings(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict[str, int]

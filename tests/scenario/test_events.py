@@ -21,22 +21,10 @@ from bot.fakeslack import FakeSlack
 from bot.scheduler import tick
 from storage.models import CheckIn, Cohort, Event, Reminder, Rsvp
 from tests.conftest import ORGANISER, Clock
-from tests.factories import make_cohort, make_member
+from tests.factories import database_snapshot, make_cohort, make_member
 from tests.factories_events import make_cohort_with_participants, make_event
 
 CHANNEL = "C0COHORT3"
-
-
-def _snapshot(sessions: sessionmaker[Session]) -> tuple[Any, ...]:
-    with sessions() as session:
-        events = [(e.id, e.starts_at, e.ends_at, e.removed) for e in session.scalars(select(Event).order_by(Event.id))]
-        reminders = [
-            (r.dedupe_key, r.status, r.due_at) for r in session.scalars(select(Reminder).order_by(Reminder.id))
-        ]
-        cohorts = [(c.code, c.name, c.channel_id) for c in session.scalars(select(Cohort).order_by(Cohort.id))]
-        rsvps = session.scalar(select(func.count()).select_from(Rsvp))
-        checkins = session.scalar(select(func.count()).select_from(CheckIn))
-    return events, reminders, cohorts, rsvps, checkins
 
 
 def _admin(slack: SlackDriver, text: str, user: str = ORGANISER) -> str:
@@ -152,17 +140,17 @@ class TestOrganiserCommands:
         expected: str,
     ) -> None:
         _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 Existing day")
-        before = _snapshot(sessions)
+        before = database_snapshot(sessions)
         reply = _admin(slack, text.replace(" 1 ", f" {_event_id(sessions)} ") if text.endswith("10:00") else text)
         assert expected in reply
         assert "/cba-admin" in reply  # the usage comes with it
-        assert _snapshot(sessions) == before
+        assert database_snapshot(sessions) == before
 
     def test_only_organisers(self, slack: SlackDriver, sessions: sessionmaker[Session], cohort: Cohort) -> None:
-        before = _snapshot(sessions)
+        before = database_snapshot(sessions)
         reply = _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 T", user="U0CBA3P000")
         assert "You need to be an organiser" in reply
-        assert _snapshot(sessions) == before
+        assert database_snapshot(sessions) == before
 
     def test_move_moves_pending_reminders_and_remove_cancels_them(
         self,

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.driver import Dispatched, SlackDriver
 from bot.fakeslack import FakeSlack
 from commands.homework import views
-from storage.models import Assignment, AuditEntry, Feedback, Member, Reminder, RoleGrant, Submission
+from storage.models import Assignment, Feedback, Member, Reminder, Submission
 from tests.conftest import ORGANISER, Clock
-from tests.factories import make_cohort, make_member
+from tests.factories import database_snapshot, make_cohort, make_member
 from tests.factories_homework import make_assignment, make_feedback, make_submission
 
 CMD = "/cba-homework"
@@ -57,22 +57,11 @@ def world(session: Session, fake_slack: FakeSlack) -> World:
     return World(assignment.id, other.id, p1.id, p2.id, p3.id)
 
 
-def snapshot(sessions: sessionmaker[Session]) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table a homework command could touch."""
-    result = {}
-    with sessions() as session:
-        for model in (Assignment, Submission, Feedback, Reminder, Member, RoleGrant, AuditEntry):
-            table = model.__table__
-            rows = session.execute(select(*table.columns).order_by(*table.primary_key.columns)).all()
-            result[table.name] = [tuple(row) for row in rows]
-    return result
-
-
 def refused(
     slack: SlackDriver, sessions: sessionmaker[Session], fake: FakeSlack, user: str, text: str, *expected: str
 ) -> Dispatched:
     """The command answers ephemerally with the usage and what was wrong, and changes nothing."""
-    before = snapshot(sessions)
+    before = database_snapshot(sessions)
     posts = len(fake.calls_to("chat.postMessage"))
     answer = slack.command(user, CMD, text)
     assert answer.status == 200
@@ -81,7 +70,7 @@ def refused(
     for fragment in expected:
         assert fragment in answer.text
     assert "Traceback" not in answer.text
-    assert snapshot(sessions) == before
+    assert database_snapshot(sessions) == before
     assert len(fake.calls_to("chat.postMessage")) == posts
     assert fake.calls_to("views.open") == []
     return answer
@@ -555,11 +544,11 @@ class TestSubmitModal:
         block: str,
     ) -> None:
         view = self._open(slack, fake_slack, world)
-        before = snapshot(sessions)
+        before = database_snapshot(sessions)
         answer = slack.submit(P1, view, self._values(text, link))
         assert answer.json["response_action"] == "errors"
         assert list(answer.json["errors"]) == [block]
-        assert snapshot(sessions) == before
+        assert database_snapshot(sessions) == before
 
     def test_the_submit_button_opens_the_same_modal(
         self, slack: SlackDriver, world: World, fake_slack: FakeSlack
