@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from commands import admin, coaching, events, homework, members, questions, reminders
+from commands import admin, coaching, events, home, homework, members, questions, reminders
 from commands import help as help_feature
 
 
@@ -17,6 +17,7 @@ def register_all(app: App, deps: Deps) -> None:
     coaching.register(app, deps)
     homework.register(app, deps)
     questions.register(app, deps)
+    home.register(app, deps)
     # After the features: they contribute /cba-admin subcommands at import time.
     admin.register(app, deps)
     # Whatever is still unbuilt answers "coming soon".
