@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from commands import admin, coaching, events, homework, members, questions, reminders, reports
+from commands import admin, coaching, events, home, homework, members, questions, reminders, reports
 from commands import help as help_feature
 
 
@@ -18,6 +18,7 @@ def register_all(app: App, deps: Deps) -> None:
     homework.register(app, deps)
     questions.register(app, deps)
     reports.register(app, deps)
+    home.register(app, deps)
     # After the features: they contribute /cba-admin subcommands at import time.
     admin.register(app, deps)
     # Whatever is still unbuilt answers "coming soon".

@@ -426,6 +426,22 @@ def _insert_if_free(session: Session, slot_id: int, participant_id: int, now: da
         return None
 
 
+def late_cancellations(session: Session) -> int:
+    """Bookings their participant cancelled inside the notice period (for organisers)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(CoachingBooking)
+            .where(
+                CoachingBooking.status == "cancelled",
+                CoachingBooking.late.is_(True),
+                CoachingBooking.cancelled_by_id == CoachingBooking.participant_id,
+            )
+        )
+        or 0
+    )
+
+
 def my_bookings(session: Session, actor: Actor, now: datetime) -> tuple[list[CoachingBooking], list[CoachingBooking]]:
     """(bookings I hold, bookings on my slots), upcoming and active, by time."""
     actor.require("participant", "coach", action="list coaching bookings")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -196,6 +196,33 @@ def upcoming_events(session: Session, cohort_id: int, now: datetime) -> list[Eve
             .order_by(Event.starts_at)
         )
     )
+
+
+def answers_of(session: Session, member_id: int, event_ids: list[int]) -> dict[int, Rsvp]:
+    """The member's RSVP for each of these days that they answered (for the App Home)."""
+    if not event_ids:
+        return {}
+    rows = session.scalars(select(Rsvp).where(Rsvp.member_id == member_id, Rsvp.event_id.in_(event_ids)))
+    return {rsvp.event_id: rsvp for rsvp in rows}
+
+
+def rsvp_totals(session: Session, now: datetime) -> tuple[int, int]:
+    """(answers still owed for upcoming days by reachable participants, late cancellations of kept days)."""
+    answered = exists().where(Rsvp.event_id == Event.id, Rsvp.member_id == RoleGrant.member_id)
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .join(RoleGrant, and_(RoleGrant.cohort_id == Event.cohort_id, RoleGrant.role == "participant"))
+        .join(Member, Member.id == RoleGrant.member_id)
+        .where(Event.removed.is_(False), Event.starts_at > now, Member.slack_id.is_not(None), ~answered)
+    )
+    late = session.scalar(
+        select(func.count())
+        .select_from(Rsvp)
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(Rsvp.late_cancellation.is_(True), Event.removed.is_(False))
+    )
+    return int(pending or 0), int(late or 0)
 
 
 @dataclass

@@ -1,0 +1,109 @@
+"""What the App Home shows one viewer: read-only, built from the other features' services.
+
+Takes a session, the viewer and the time; no Slack here and nothing written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from commands.coaching import service as coaching
+from commands.common.actors import Actor
+from commands.events import service as events
+from commands.homework import service as homework
+from commands.members import search
+from commands.members import service as members
+from commands.questions import service as questions
+from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question
+
+NEXT_DAYS = 4
+MATCHING_QUESTIONS = 5
+
+
+@dataclass(frozen=True)
+class OrganiserCounts:
+    members: int
+    by_role: list[tuple[str, int]]
+    pending_rsvps: int
+    late_rsvps: int
+    late_bookings: int
+    open_questions: int
+
+
+@dataclass
+class Dashboard:
+    """Everything the viewer's Home tab lists; empty lists are sections left out."""
+
+    name: str
+    slack_id: str
+    roles: list[str]  # labels, e.g. "participant (CBA3)"
+    role_set: frozenset[str] = frozenset()
+    cohort: Cohort | None = None
+    days: list[tuple[Event, str | None]] = field(default_factory=list)  # (day, the viewer's answer)
+    bookings: list[CoachingBooking] = field(default_factory=list)
+    slots: list[tuple[CoachingSlot, CoachingBooking | None]] = field(default_factory=list)
+    homework: list[homework.Mine] = field(default_factory=list)
+    my_questions: list[Question] = field(default_factory=list)
+    matching: list[Question] = field(default_factory=list)
+    counts: OrganiserCounts | None = None
+
+    @property
+    def newcomer(self) -> bool:
+        return not self.role_set
+
+    def has(self, role: str) -> bool:
+        return role in self.role_set
+
+
+def role_labels(session: Session, actor: Actor) -> list[str]:
+    """`participant (CBA3)`, `coach`…: granted roles with their cohort, plus roles from configuration."""
+    lines = members.roles_of_member(session, actor.member) if actor.member.id is not None else []
+    labels = [f"{line.role} ({line.cohort})" if line.cohort else line.role for line in lines]
+    granted = {line.role for line in lines}
+    labels += sorted(role for role in actor.roles if role not in granted)
+    return labels
+
+
+def organiser_counts(session: Session, actor: Actor, now: datetime) -> OrganiserCounts:
+    actor.require("organiser", action="see the programme's counts")
+    directory = search.counts(session, members.viewer_of(actor), hidden_listed=0)
+    pending, late = events.rsvp_totals(session, now)
+    return OrganiserCounts(
+        members=directory.total,
+        by_role=directory.by_role,
+        pending_rsvps=pending,
+        late_rsvps=late,
+        late_bookings=coaching.late_cancellations(session),
+        open_questions=questions.open_questions(session, 0, 1).total,
+    )
+
+
+def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
+    member = actor.member
+    board = Dashboard(
+        name=member.name, slack_id=actor.slack_id, roles=role_labels(session, actor), role_set=actor.roles
+    )
+    if actor.has("organiser"):
+        board.counts = organiser_counts(session, actor, now)
+    if member.id is None:  # never used a command (an organiser by configuration): nothing of theirs
+        return board
+    if actor.has("participant"):
+        cohort_id = homework.participant_cohort_id(session, member)
+        if cohort_id is not None:
+            board.cohort = session.get(Cohort, cohort_id)
+            days = events.upcoming_events(session, cohort_id, now)[:NEXT_DAYS]
+            answers = events.answers_of(session, member.id, [day.id for day in days])
+            board.days = [(day, answers[day.id].answer if day.id in answers else None) for day in days]
+        board.homework = homework.my_assignments(session, actor)
+        board.bookings, _coached = coaching.my_bookings(session, actor, now)
+    if actor.has("coach"):
+        board.slots = coaching.coach_slots(session, actor, now)
+    board.my_questions = [
+        q for q in questions.questions_asked_by(session, member.id, include_anonymous=True) if q.status == "open"
+    ]
+    if actor.has("alumni"):
+        board.matching = questions.open_questions_matching(session, member, limit=MATCHING_QUESTIONS)
+    return board

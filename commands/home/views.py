@@ -1,0 +1,262 @@
+"""The Home tab and the "Ask alumni" modal (pure Block Kit builders with slack_sdk.models)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from commands.common.text import escape, truncate
+from commands.common.timefmt import slack_date
+from commands.events.views import KIND_LABEL, event_zone
+from commands.home.parse import MAX_QUESTION_LENGTH
+from commands.home.service import Dashboard, OrganiserCounts
+from commands.homework.service import LATE, ON_TIME, Mine
+from commands.members.views import OPEN_PROFILE
+from storage.models import CoachingBooking, CoachingSlot, Event, Member, Question
+
+BOOK_ACTION = "home_book"
+ASK_ACTION = "home_ask"
+ASK_MODAL = "home_ask_modal"
+QUESTION_BLOCK = "question"
+QUESTION_INPUT = "text"
+ANONYMOUS_BLOCK = "anonymous"
+ANONYMOUS_INPUT = "anonymous"
+MAX_LINES = 8  # per section: the Home tab is a glance, the commands have the full lists
+SECTION_BUDGET = 2900  # under Slack's 3000 characters per section text
+TITLE_LENGTH = 80
+
+T = TypeVar("T")
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def listing(items: Sequence[T], line_of: Callable[[T], str], *, more_hint: str = "", limit: int = MAX_LINES) -> str:
+    """Up to `limit` lines within the section budget, then "…and N more" for the rest."""
+    shown: list[str] = []
+    used = 0
+    for item in items[:limit]:
+        line = truncate(line_of(item), 600)
+        if used + len(line) + 1 > SECTION_BUDGET - 120:
+            break
+        shown.append(line)
+        used += len(line) + 1
+    rest = len(items) - len(shown)
+    if rest:
+        shown.append(f"_…and {rest} more{f' — {more_hint}' if more_hint else ''}_")
+    return "\n".join(shown)
+
+
+def _who(member: Member | None) -> str:
+    if member is None:
+        return "a former member"
+    return f"<@{member.slack_id}>" if member.slack_id else escape(member.display_name)
+
+
+def _title(text: str) -> str:
+    return escape(truncate(" ".join(text.split()), TITLE_LENGTH))
+
+
+ANSWER_LABEL = {"yes": ":white_check_mark: you're coming", "no": ":no_entry_sign: you declined"}
+
+
+def day_line(event: Event, answer: str | None, zone: ZoneInfo) -> str:
+    said = ANSWER_LABEL.get(answer or "", ":grey_question: not answered yet")
+    kind = KIND_LABEL.get(event.kind, event.kind)
+    return (
+        f"• *{_title(event.title)}* (event #{event.id}, {kind}) — "
+        f"{slack_date(event.starts_at, event_zone(event, zone))} — {said}"
+    )
+
+
+def booking_line(booking: CoachingBooking, zone: ZoneInfo) -> str:
+    slot = booking.slot
+    link = f" — <{slot.meeting_url}|join>" if slot.meeting_url else ""
+    return f"• booking #{booking.id} with {_who(slot.coach)} — {slot_when(slot, zone)}{link}"
+
+
+def slot_when(slot: CoachingSlot, zone: ZoneInfo) -> str:
+    return f"{slack_date(slot.starts_at, zone)} ({slot.minutes} min)"
+
+
+def slot_line(slot: CoachingSlot, booking: CoachingBooking | None, zone: ZoneInfo) -> str:
+    who = f"booked by {_who(booking.participant)} (booking #{booking.id})" if booking else "_open_"
+    return f"• slot #{slot.id} — {slot_when(slot, zone)} — {who}"
+
+
+def homework_state(item: Mine, now: datetime) -> str:
+    state = item.progress.state
+    if state == ON_TIME:
+        return ":white_check_mark: submitted on time"
+    if state == LATE:
+        return ":hourglass: submitted late"
+    if item.assignment.due_at > now:
+        return ":pencil2: not submitted yet"
+    return ":x: missing"
+
+
+def homework_line(item: Mine, zone: ZoneInfo, now: datetime) -> str:
+    assignment = item.assignment
+    return (
+        f"• assignment #{assignment.id} *{_title(assignment.title)}* — due "
+        f"{slack_date(assignment.due_at, zone, '{date_short_pretty}')} — {homework_state(item, now)}"
+    )
+
+
+def question_line(question: Question) -> str:
+    answers = len(question.answers)
+    counted = f"{answers} answer{'s' if answers != 1 else ''}"
+    link = f" — <{question.permalink}|open the thread>" if question.permalink else ""
+    return f"• question #{question.id}: “{_title(question.text)}” — {counted}{link}"
+
+
+def counts_text(counts: OrganiserCounts) -> str:
+    roles = ", ".join(f"{count} {role}" for role, count in counts.by_role)
+    return "\n".join(
+        [
+            f"*Members:* {counts.members}" + (f" ({roles})" if roles else ""),
+            f"*Pending RSVPs for upcoming days:* {counts.pending_rsvps}",
+            f"*Late cancellations:* {counts.late_rsvps} programme day{'s' if counts.late_rsvps != 1 else ''}, "
+            f"{counts.late_bookings} coaching session{'s' if counts.late_bookings != 1 else ''}",
+            f"*Open questions:* {counts.open_questions}",
+        ]
+    )
+
+
+def _section(title: str, body: str) -> list[Block]:
+    return [SectionBlock(text=_md(f"*{title}*\n{body}"))]
+
+
+def actions(board: Dashboard) -> ActionsBlock:
+    buttons = [ButtonElement(text="Edit profile", action_id=OPEN_PROFILE, value="home")]
+    if board.has("participant"):
+        buttons.append(ButtonElement(text="Book coaching", action_id=BOOK_ACTION, value="0"))
+    buttons.append(ButtonElement(text="Ask alumni", action_id=ASK_ACTION, value="home"))
+    return ActionsBlock(block_id="home_actions", elements=buttons)
+
+
+def _header(board: Dashboard) -> list[Block]:
+    name = " ".join(board.name.split())
+    title = f"Welcome, {name}" if name else "Welcome to CBA"
+    return [
+        HeaderBlock(text=PlainTextObject(text=truncate(title, 150))),
+        ContextBlock(elements=[_md(f"Your roles: {escape(', '.join(board.roles))}")]),
+    ]
+
+
+def newcomer_blocks(board: Dashboard) -> list[Block]:
+    text = (
+        ":wave: Welcome to the Cluster Booster Academy workspace! You do not have a role yet: "
+        "an organiser gives you one (participant, coach or alumni) when you join a cohort.\n"
+        "Meanwhile, *fill in your profile* so other cluster managers can find you, browse people with "
+        "`/cba-directory`, and *ask the alumni* anything with `/cba-ask`. `/cba-help` lists every command."
+    )
+    title = f"Welcome to CBA, {' '.join(board.name.split())}" if board.name.strip() else "Welcome to CBA"
+    return [
+        HeaderBlock(text=PlainTextObject(text=truncate(title, 150))),
+        SectionBlock(text=_md(text)),
+        actions(board),
+    ]
+
+
+def home_view(board: Dashboard, zone: ZoneInfo, now: datetime) -> View:
+    """The viewer's dashboard: a few short sections, each capped, so it always fits Slack's limits."""
+    if board.newcomer:
+        return View(type="home", blocks=newcomer_blocks(board))
+    blocks: list[Block] = [*_header(board), actions(board)]
+    sections: list[list[Block]] = []
+    if board.cohort is not None:
+        cohort = escape(board.cohort.code)
+        body = (
+            listing(board.days, lambda day: day_line(day[0], day[1], zone))
+            if board.days
+            else "_No programme days planned yet._"
+        )
+        sections.append(_section(f"Next programme days — {cohort}", body))
+    if board.has("participant"):
+        body = (
+            listing(board.bookings, lambda b: booking_line(b, zone), more_hint="`/cba-book mine`")
+            if board.bookings
+            else "_No coaching booked._ Press *Book coaching* to see the open slots."
+        )
+        sections.append(_section("Your coaching bookings", body))
+        body = (
+            listing(board.homework, lambda item: homework_line(item, zone, now), more_hint="`/cba-homework`")
+            if board.homework
+            else "_No homework for your cohort yet._"
+        )
+        sections.append(_section("Your homework", body))
+    if board.has("coach"):
+        body = (
+            listing(board.slots, lambda row: slot_line(row[0], row[1], zone), more_hint="`/cba-slots list`")
+            if board.slots
+            else "_No upcoming slots._ Publish some with `/cba-slots add`."
+        )
+        sections.append(_section("Your coaching slots", body))
+    if board.my_questions:
+        sections.append(
+            _section("Your open questions", listing(board.my_questions, question_line, more_hint="`/cba-ask list`"))
+        )
+    if board.has("alumni"):
+        body = (
+            listing(board.matching, question_line)
+            if board.matching
+            else "_No open question matches your expertise right now._"
+        )
+        sections.append(_section("Open questions for your expertise", body))
+    if board.counts is not None:
+        sections.append(_section("Programme at a glance", counts_text(board.counts)))
+    for section in sections:
+        blocks.append(DividerBlock())
+        blocks.extend(section)
+    return View(type="home", blocks=blocks)
+
+
+def ask_modal() -> View:
+    option = Option(value="yes", text="Ask anonymously (organisers still see who asked)")
+    return View(
+        type="modal",
+        callback_id=ASK_MODAL,
+        title="Ask alumni",
+        submit="Ask",
+        close="Cancel",
+        blocks=[
+            SectionBlock(
+                text=_md(
+                    "Your question is posted in the questions channel and sent to the alumni whose "
+                    "expertise matches. You get a DM for each answer."
+                )
+            ),
+            InputBlock(
+                block_id=QUESTION_BLOCK,
+                label="Your question",
+                element=PlainTextInputElement(action_id=QUESTION_INPUT, multiline=True, max_length=MAX_QUESTION_LENGTH),
+            ),
+            InputBlock(
+                block_id=ANONYMOUS_BLOCK,
+                label="Anonymous",
+                optional=True,
+                element=CheckboxesElement(action_id=ANONYMOUS_INPUT, options=[option]),
+            ),
+        ],
+    )

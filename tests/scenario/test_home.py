@@ -1,0 +1,300 @@
+"""App Home end to end: app_home_opened through Bolt, views.publish on the fake Slack, real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.driver import SlackDriver
+from bot.fakeslack import FakeSlack
+from commands.home import views
+from storage.models import Member, Question, Rsvp
+from tests.conftest import ORGANISER, Clock
+from tests.factories import make_cohort, make_member
+from tests.factories_coaching import make_booking, make_slot
+from tests.factories_events import make_event
+from tests.factories_homework import make_assignment, make_submission
+from tests.factories_questions import QUESTIONS_CHANNEL, make_alumni, make_person, make_question
+
+PARTICIPANT = "U0PIA"
+COACH = "U0COACH"
+ALUMNI = "U0ALUM"
+NEWCOMER = "U0NEW"
+
+
+def open_home(slack: SlackDriver, user: str, tab: str = "home") -> None:
+    slack.event({"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": tab})
+
+
+def texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text") and "text" in node:
+            return [str(node["text"])]
+        return [text for value in node.values() for text in texts(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in texts(value)]
+    return []
+
+
+def home_text(fake: FakeSlack, user: str) -> str:
+    return "\n".join(texts(fake.home[user]["blocks"]))
+
+
+def action_ids(view: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def within_limits(view: dict[str, Any]) -> None:
+    assert view["type"] == "home"
+    assert len(view["blocks"]) <= 100
+    for block in view["blocks"]:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock) -> dict[str, int]:
+    """A participant of CBA3 with a programme day answered, a booking, homework and an open question."""
+    now = clock.now
+    fake_slack.add_channel(QUESTIONS_CHANNEL, "ask-alumni")
+    with sessions.begin() as session:
+        cohort = make_cohort(session)
+        pia = make_person(session, fake_slack, PARTICIPANT, "Pia Participant", "participant", cohort=cohort)
+        coach = make_person(session, fake_slack, COACH, "Cleo Coach", "coach")
+        make_alumni(session, fake_slack, ALUMNI, "Alan Alumni", expertise=["cluster funding"])
+        answered = make_event(session, cohort, now + timedelta(days=3), title="Strategy day", now=now)
+        make_event(session, cohort, now + timedelta(days=10), title="Funding day", now=now)
+        session.add(Rsvp(event_id=answered.id, member_id=pia.id, answer="yes", answered_at=now))
+        booked = make_slot(session, coach, now + timedelta(days=2))
+        make_slot(session, coach, now + timedelta(days=4))
+        booking = make_booking(session, booked, pia)
+        done = make_assignment(session, cohort, now + timedelta(days=5), "Cluster map")
+        make_submission(session, done, pia, now - timedelta(hours=1))
+        make_assignment(session, cohort, now - timedelta(days=1), "Stakeholder list")
+        make_assignment(session, cohort, now + timedelta(days=9), "Action plan")
+        question = make_question(session, pia, "How do we find cluster funding for SMEs abroad?", created_at=now)
+        return {"booking": booking.id, "question": question.id, "event": answered.id, "slot": booked.id}
+
+
+class TestParticipantHome:
+    def test_shows_days_booking_homework_and_questions(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        open_home(slack, PARTICIPANT)
+
+        view = fake_slack.home[PARTICIPANT]
+        text = home_text(fake_slack, PARTICIPANT)
+        within_limits(view)
+        assert "Welcome, Pia Participant" in text
+        assert "participant (CBA3)" in text
+        assert "Next programme days — CBA3" in text
+        assert f"*Strategy day* (event #{world['event']}" in text
+        assert "you're coming" in text
+        assert "*Funding day*" in text
+        assert "not answered yet" in text
+        assert "<!date^" in text
+        assert f"booking #{world['booking']} with <@{COACH}>" in text
+        assert "*Cluster map* — due" in text
+        assert "submitted on time" in text
+        assert "*Stakeholder list*" in text
+        assert ":x: missing" in text
+        assert "*Action plan*" in text
+        assert "not submitted yet" in text
+        assert f"question #{world['question']}: “How do we find cluster funding" in text
+        assert "Programme at a glance" not in text
+        assert "Your coaching slots" not in text
+        assert action_ids(view) == ["cba_profile_open", views.BOOK_ACTION, views.ASK_ACTION]
+
+    def test_the_messages_tab_publishes_nothing(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        open_home(slack, PARTICIPANT, tab="messages")
+
+        assert fake_slack.calls_to("views.publish") == []
+        assert PARTICIPANT not in fake_slack.home
+
+    def test_reopening_republishes_the_same_home_view(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        open_home(slack, PARTICIPANT)
+        first = fake_slack.home[PARTICIPANT]["id"]
+        open_home(slack, PARTICIPANT)
+
+        assert len(fake_slack.calls_to("views.publish")) == 2
+        assert fake_slack.home[PARTICIPANT]["id"] == first
+
+
+class TestOtherRoles:
+    def test_coach_sees_slots_and_who_booked(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        open_home(slack, COACH)
+
+        view = fake_slack.home[COACH]
+        text = home_text(fake_slack, COACH)
+        within_limits(view)
+        assert "Your coaching slots" in text
+        assert f"slot #{world['slot']}" in text
+        assert f"booked by <@{PARTICIPANT}> (booking #{world['booking']})" in text
+        assert "_open_" in text
+        assert "Your homework" not in text
+        assert "Next programme days" not in text
+        assert views.BOOK_ACTION not in action_ids(view)
+
+    def test_alumni_sees_open_questions_matching_their_expertise(
+        self,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        world: dict[str, int],
+    ) -> None:
+        with sessions.begin() as session:
+            other = session.scalars(select(Member).where(Member.slack_id == COACH)).one()
+            unrelated = make_question(
+                session, other, "Which venue suits a board retreat in spring?", created_at=clock.now
+            )
+            unrelated_id = unrelated.id
+        open_home(slack, ALUMNI)
+
+        text = home_text(fake_slack, ALUMNI)
+        within_limits(fake_slack.home[ALUMNI])
+        assert "Open questions for your expertise" in text
+        assert f"question #{world['question']}" in text
+        assert f"question #{unrelated_id}" not in text
+        assert "Pia" not in text  # the home lists questions, never their askers
+
+    def test_organiser_sees_the_programme_counts(
+        self,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        world: dict[str, int],
+    ) -> None:
+        with sessions.begin() as session:
+            cohort = make_cohort(session)
+            make_member(session, "U0PAUL", "Paul Late", "participant", cohort=cohort)
+            paul = session.scalars(select(Member).where(Member.slack_id == "U0PAUL")).one()
+            day = make_event(session, cohort, clock.now + timedelta(days=20), kind="in-person", now=clock.now)
+            session.add(
+                Rsvp(event_id=day.id, member_id=paul.id, answer="no", late_cancellation=True, answered_at=clock.now)
+            )
+            members = session.scalar(select(func.count()).select_from(Member).where(Member.erased_at.is_(None)))
+        open_home(slack, ORGANISER)
+
+        text = home_text(fake_slack, ORGANISER)
+        within_limits(fake_slack.home[ORGANISER])
+        assert "organiser" in text
+        assert f"*Members:* {members}" in text
+        # Three upcoming days for CBA3: Pia answered one, Paul answered one; 2 × 3 - 2 answers owed.
+        assert "*Pending RSVPs for upcoming days:* 4" in text
+        assert "*Late cancellations:* 1 programme day, 0 coaching sessions" in text
+        assert "*Open questions:* 1" in text
+
+    def test_newcomer_without_a_role_gets_a_welcome(self, slack: SlackDriver, fake_slack: FakeSlack) -> None:
+        fake_slack.add_user(NEWCOMER, "Nina New")
+        open_home(slack, NEWCOMER)
+
+        view = fake_slack.home[NEWCOMER]
+        text = home_text(fake_slack, NEWCOMER)
+        assert "Welcome to CBA" in text
+        assert "You do not have a role yet" in text
+        assert "/cba-directory" in text
+        assert action_ids(view) == ["cba_profile_open", views.ASK_ACTION]
+
+
+class TestLimits:
+    def test_sixty_assignments_and_slots_are_cut_with_a_count(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
+    ) -> None:
+        long_title = "A very long assignment title " * 6
+        with sessions.begin() as session:
+            cohort = make_cohort(session)
+            make_person(session, fake_slack, PARTICIPANT, "Pia Participant", "participant", "coach", cohort=cohort)
+            pia = session.scalars(select(Member).where(Member.slack_id == PARTICIPANT)).one()
+            for n in range(60):
+                make_assignment(session, cohort, clock.now + timedelta(days=n + 1), f"{long_title} {n}")
+                make_slot(session, pia, clock.now + timedelta(days=n + 1))
+                make_event(session, cohort, clock.now + timedelta(days=n + 1, hours=2), now=clock.now, plan=False)
+        open_home(slack, PARTICIPANT)
+
+        view = fake_slack.home[PARTICIPANT]
+        text = home_text(fake_slack, PARTICIPANT)
+        within_limits(view)
+        assert text.count("assignment #") == views.MAX_LINES
+        assert text.count("• slot #") == views.MAX_LINES
+        assert f"…and {60 - views.MAX_LINES} more — `/cba-homework`" in text
+        assert f"…and {60 - views.MAX_LINES} more — `/cba-slots list`" in text
+        assert text.count("event #") == 4
+
+
+class TestButtons:
+    def test_book_coaching_sends_the_open_slots(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        open_home(slack, PARTICIPANT)
+        slack.action(PARTICIPANT, views.BOOK_ACTION, value="0", view=fake_slack.home[PARTICIPANT])
+
+        dms = fake_slack.dms_to(PARTICIPANT)
+        assert dms, "the open slots arrive by DM"
+        assert f"slot #{world['slot'] + 1}" in dms[-1].text
+
+    def test_book_coaching_refuses_a_coach(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        open_home(slack, COACH)
+        slack.action(COACH, views.BOOK_ACTION, value="0", view=fake_slack.home[COACH])
+
+        assert "You need to be a participant" in fake_slack.dms_to(COACH)[-1].text
+
+    def test_edit_profile_opens_the_profile_modal(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        open_home(slack, PARTICIPANT)
+        slack.action(PARTICIPANT, "cba_profile_open", value="home", view=fake_slack.home[PARTICIPANT])
+
+        opened = fake_slack.calls_to("views.open")
+        assert len(opened) == 1
+        assert [v for v in fake_slack.views.values() if v.get("callback_id") == "cba_profile_modal"]
+
+    def test_ask_alumni_opens_a_modal_that_posts_the_question(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        open_home(slack, PARTICIPANT)
+        slack.action(PARTICIPANT, views.ASK_ACTION, value="home", view=fake_slack.home[PARTICIPANT])
+        modal = next(v for v in fake_slack.views.values() if v.get("callback_id") == views.ASK_MODAL)
+
+        short = slack.submit(
+            PARTICIPANT,
+            modal,
+            {views.QUESTION_BLOCK: {views.QUESTION_INPUT: {"type": "plain_text_input", "value": "Help?"}}},
+        )
+        assert short.json["response_action"] == "errors"
+        assert views.QUESTION_BLOCK in short.json["errors"]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Question)) == 1
+
+        text = "Which cluster funding programmes work for SMEs?"
+        values = {
+            views.QUESTION_BLOCK: {views.QUESTION_INPUT: {"type": "plain_text_input", "value": text}},
+            views.ANONYMOUS_BLOCK: {
+                views.ANONYMOUS_INPUT: {"type": "checkboxes", "selected_options": [{"value": "yes"}]}
+            },
+        }
+        done = slack.submit(PARTICIPANT, modal, values)
+        assert done.status == 200
+        assert not done.json.get("errors")
+        with sessions() as session:
+            asked = session.scalars(select(Question).order_by(Question.id.desc())).first()
+            assert asked is not None
+            assert asked.text == text
+            assert asked.anonymous
+        posts = [m for m in fake_slack.messages_in(QUESTIONS_CHANNEL) if not m.thread_ts]
+        assert any(text in m.text for m in posts)
+        assert f"question #{asked.id}" in fake_slack.dms_to(PARTICIPANT)[-1].text
+        assert any(f"question #{asked.id}" in m.text for m in fake_slack.dms_to(ALUMNI))
