@@ -77,32 +77,22 @@ def sync_reminders(
             row.status, row.due_at, row.claimed_by, row.lease_until = "pending", due, None, None
         kept.append(row)
     for key, (label, recipient, due) in wanted.items():
-        if key in existing:
-            continue
-        row = Reminder(
-            dedupe_key=key,
-            kind=kind,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            offset_label=label,
-            recipient=recipient,
-            due_at=due,
-            status="pending",
-            attempts=0,
-        )
-        session.add(row)
-        kept.append(row)
+        if key not in existing:
+            kept.append(_new_reminder(session, key, kind, subject_type, subject_id, label, recipient, due))
     session.flush()
     return kept
 
 
-def plan_once(
-    session: Session, *, kind: str, subject_type: str, subject_id: int, label: str, recipient: str, due_at: datetime
-) -> Reminder | None:
-    """A single reminder at an instant (e.g. a question nudge); None if it already exists."""
-    key = dedupe_key(kind, subject_type, subject_id, label, recipient)
-    if session.scalar(select(Reminder.id).where(Reminder.dedupe_key == key)) is not None:
-        return None
+def _new_reminder(
+    session: Session,
+    key: str,
+    kind: str,
+    subject_type: str,
+    subject_id: int,
+    label: str,
+    recipient: str,
+    due_at: datetime,
+) -> Reminder:
     row = Reminder(
         dedupe_key=key,
         kind=kind,
@@ -115,6 +105,17 @@ def plan_once(
         attempts=0,
     )
     session.add(row)
+    return row
+
+
+def plan_once(
+    session: Session, *, kind: str, subject_type: str, subject_id: int, label: str, recipient: str, due_at: datetime
+) -> Reminder | None:
+    """A single reminder at an instant (e.g. a question nudge); None if it already exists."""
+    key = dedupe_key(kind, subject_type, subject_id, label, recipient)
+    if session.scalar(select(Reminder.id).where(Reminder.dedupe_key == key)) is not None:
+        return None
+    row = _new_reminder(session, key, kind, subject_type, subject_id, label, recipient, due_at)
     session.flush()
     return row
 
