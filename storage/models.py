@@ -210,7 +210,11 @@ class MemberSortKey(Base):
     directory in order and keeping only visible members reads this one index and nothing else."""
 
     __tablename__ = "member_sort_keys"
-    __table_args__ = (Index("ix_member_sort_keys_listing", "sort_key", "member_id", "visible"),)
+    __table_args__ = (
+        Index("ix_member_sort_keys_listing", "sort_key", "member_id", "visible"),
+        # Looking a candidate up by id reads the index only (PostgreSQL: no visit to the table).
+        Index("ix_member_sort_keys_lookup", "member_id", "visible", "sort_key"),
+    )
 
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
     sort_key: Mapped[str] = mapped_column(String(200), default="")
@@ -220,6 +224,7 @@ class MemberSortKey(Base):
 # Exact filters of /cba-directory (country:, role:, cohort:).
 Index("ix_members_country", Member.country)
 Index("ix_role_grants_role_member_id", RoleGrant.role, RoleGrant.member_id)
+Index("ix_role_grants_member_id_cohort_id", RoleGrant.member_id, RoleGrant.cohort_id)  # cohort: probes, index-only
 
 COUNT_DIMENSIONS = ("total", "role", "cohort", "country")
 

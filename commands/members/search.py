@@ -89,32 +89,49 @@ def _word_range(word: str) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class _Condition:
-    """One filter, two ways: the member ids it matches (to drive the query) and a per-member probe."""
+    """One filter, two ways: the rows it matches (to drive the query) and a per-member probe."""
 
-    ids: Select[Any]
+    member_id: Any  # the member column of the driving table (MemberTerm.member_id or RoleGrant.member_id)
+    where: ColumnElement[bool]
     probe: ColumnElement[bool]
+    term: bool = True
+    prefix: bool = False
+
+    @property
+    def ids(self) -> Select[Any]:
+        return select(self.member_id).where(self.where)
 
 
-def _term_condition(where: ColumnElement[bool]) -> _Condition:
+def _probe(rows: Select[int]) -> ColumnElement[bool]:
+    """Whether the candidate has a row: a correlated subquery with LIMIT 1, which PostgreSQL runs per candidate
+    as written (an EXISTS it may turn into a hash of every matching row, on a misestimate), SQLite alike."""
+    return rows.correlate(MemberSortKey).limit(1).scalar_subquery().is_not(None)
+
+
+def _term_condition(where: ColumnElement[bool], *, prefix: bool = False) -> _Condition:
     return _Condition(
-        ids=select(MemberTerm.member_id).where(where),
-        probe=exists(select(MemberTerm.member_id).where(MemberTerm.member_id == MemberSortKey.member_id, where)),
+        member_id=MemberTerm.member_id,
+        where=where,
+        prefix=prefix,
+        probe=_probe(select(MemberTerm.member_id).where(MemberTerm.member_id == MemberSortKey.member_id, where)),
     )
 
 
 def _grant_condition(where: ColumnElement[bool]) -> _Condition:
     return _Condition(
-        ids=select(RoleGrant.member_id).where(where),
-        probe=exists(select(RoleGrant.member_id).where(RoleGrant.member_id == MemberSortKey.member_id, where)),
+        member_id=RoleGrant.member_id,
+        where=where,
+        probe=_probe(select(RoleGrant.member_id).where(RoleGrant.member_id == MemberSortKey.member_id, where)),
+        term=False,
     )
 
 
-ESTIMATE_CAP = 5_000
+ESTIMATE_CAP = 20_000
 
 
-def _estimate(session: Session, condition: _Condition) -> int:
+def _estimate(session: Session, condition: _Condition, cap: int) -> int:
     """How many rows a condition matches, counted up to a cap (an index-only count: cheap and exact enough)."""
-    capped = condition.ids.limit(ESTIMATE_CAP).subquery()
+    capped = condition.ids.limit(cap).subquery()
     return session.scalar(select(func.count()).select_from(capped)) or 0
 
 
@@ -139,39 +156,82 @@ def listed(viewer: Viewer) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class _Plan:
-    driven: list[ColumnElement[bool]]  # the most selective filter as `id IN (…)`, the others probed
+    driver: _Condition | None  # the most selective filter: its index range is read, joined to the sort rows
+    others: list[ColumnElement[bool]]  # the other filters (and who is listed), probed per candidate
     probed: list[ColumnElement[bool]]  # every filter probed: for walking the sort index when matches are dense
     dense: bool
 
+    @property
+    def repeats(self) -> bool:
+        """Whether the driver may give a member twice (a word prefix, not an exact term)."""
+        return self.driver is not None and self.driver.prefix
+
+    def matches(self, limit: int) -> Select[str, int]:
+        """Up to `limit` matching (sort key, member id) rows, in no particular order; a member matching a word
+        prefix through two words comes twice (DISTINCT would make PostgreSQL sort every match first)."""
+        columns = (MemberSortKey.sort_key, MemberSortKey.member_id)
+        if self.driver is None:
+            return select(*columns).where(*self.probed).limit(limit)
+        statement = (
+            select(*columns)
+            .select_from(self.driver.member_id.table)
+            .join(MemberSortKey, MemberSortKey.member_id == self.driver.member_id)
+            .where(self.driver.where, *self.others)
+        )
+        return statement.limit(limit)
+
+    def page(self, walk: bool, page: int) -> Select[int]:
+        """One page in directory order: by walking the sort index, or by sorting the driver's matches."""
+        if walk or self.driver is None:
+            statement = select(MemberSortKey.member_id).where(*self.probed)
+        else:
+            statement = select(MemberSortKey.member_id).where(
+                MemberSortKey.member_id.in_(self.driver.ids), *self.others
+            )
+        return (
+            statement.order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
+            .limit(PAGE_SIZE)
+            .offset(page * PAGE_SIZE)
+        )
+
 
 def _plan(session: Session, query: DirectoryQuery, viewer: Viewer) -> _Plan | None:
-    """How to run a search. The most selective filter drives (an index range), the others are probed per
-    candidate through their (member_id, …) indexes; when even the most selective filter matches many members,
-    the page is found by walking the sort index and probing instead (a few hundred probes, not a big sort).
-    Choosing by counting keeps each query proportional to what it returns on both databases."""
-    conditions: list[_Condition] = [_term_condition(_word_range(word)) for word in query.words]
+    """How to run a search. The most selective filter drives (an index range joined to the sort rows), the
+    others are probed per candidate through their (member_id, …) indexes, up to COUNT_CAP + 1 matches; when
+    there are more and even the most selective filter matches many members, the page is found by walking the
+    sort index and probing instead (a few hundred probes, not a big sort). Choosing by counting (capped)
+    keeps each query proportional to what it returns on both databases, whatever the planner's statistics."""
+    # Likely most selective first (exact terms, then longer words, then role grants): each count below stops
+    # at the best so far, so choosing the driver costs about as much as reading it.
+    conditions: list[_Condition] = []
     if query.country:
         conditions.append(_term_condition(and_(MemberTerm.kind == "c", MemberTerm.term == query.country.lower())))
-    if query.role:
-        conditions.append(_grant_condition(RoleGrant.role == query.role))
+    for kind, tags in (("e", query.expertise), ("s", query.sectors)):
+        conditions += [_term_condition(and_(MemberTerm.kind == kind, MemberTerm.term == tag)) for tag in tags]
+    words = sorted(query.words, key=len, reverse=True)
+    conditions += [_term_condition(_word_range(word), prefix=True) for word in words]
     if query.cohort:
         cohort = find_cohort(session, query.cohort)
         if cohort is None:
             return None
         conditions.append(_grant_condition(RoleGrant.cohort_id == cohort.id))
-    for kind, tags in (("e", query.expertise), ("s", query.sectors)):
-        conditions += [_term_condition(and_(MemberTerm.kind == kind, MemberTerm.term == tag)) for tag in tags]
+    if query.role:
+        conditions.append(_grant_condition(RoleGrant.role == query.role))
     base = [listed(viewer)]
     if not conditions:
-        return _Plan(base, base, dense=True)
-    estimates = [_estimate(session, condition) for condition in conditions]
-    if min(estimates) == 0:
-        return None
-    driver = estimates.index(min(estimates))
-    driven = [*base, MemberSortKey.member_id.in_(conditions[driver].ids)]
-    driven += [condition.probe for index, condition in enumerate(conditions) if index != driver]
+        return _Plan(None, base, base, dense=True)
     probed = base + [condition.probe for condition in conditions]
-    return _Plan(driven, probed, dense=min(estimates) >= DENSE)
+    if len(conditions) == 1:
+        return _Plan(conditions[0], base, probed, dense=True)
+    driver, best = 0, ESTIMATE_CAP
+    for index, condition in enumerate(conditions):
+        estimate = _estimate(session, condition, best)
+        if estimate == 0:
+            return None
+        if estimate < best:
+            driver, best = index, estimate
+    others = base + [condition.probe for index, condition in enumerate(conditions) if index != driver]
+    return _Plan(conditions[driver], others, probed, dense=best >= DENSE)
 
 
 DENSE = 2_000
@@ -194,21 +254,23 @@ def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int
     plan = _plan(session, query, viewer)
     if plan is None:
         return Page([], 0, 0, 0)
-    matching = select(MemberSortKey.member_id).where(and_(*plan.driven)).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(matching)) or 0
+    limit = COUNT_CAP + 1
+    raw = session.execute(plan.matches(limit)).all()
+    found = set(raw)
+    while plan.repeats and len(raw) == limit and len(found) <= COUNT_CAP:
+        # A member matched the word prefix twice ('mob': mobile, mobility): read on until enough distinct ones.
+        limit *= 4
+        raw = session.execute(plan.matches(limit)).all()
+        found = set(raw)
+    total = min(len(found), COUNT_CAP + 1)
     pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    if total == 0:
-        return Page([], 0, page, pages)
-    ids = list(
-        session.scalars(
-            select(MemberSortKey.member_id)
-            .where(and_(*(plan.probed if plan.dense else plan.driven)))
-            .order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
-            .limit(PAGE_SIZE)
-            .offset(page * PAGE_SIZE)
-        )
-    )
+    if total <= COUNT_CAP:
+        # Every match is at hand: sort keys are [0-9a-z] strings, so Python orders them as both databases do.
+        ordered = sorted((str(key), int(member_id)) for key, member_id in found)
+        ids = [member_id for _key, member_id in ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
+    else:
+        ids = list(session.scalars(plan.page(plan.dense, page)))
     loaded = {member.id: member for member in session.scalars(select(Member).where(Member.id.in_(ids)))}
     return Page([loaded[member_id] for member_id in ids], total, page, pages)
 

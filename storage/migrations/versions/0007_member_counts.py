@@ -39,6 +39,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("visible", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.drop_index("ix_member_sort_keys_sort_key")
         batch_op.create_index("ix_member_sort_keys_listing", ["sort_key", "member_id", "visible"], unique=False)
+        batch_op.create_index("ix_member_sort_keys_lookup", ["member_id", "visible", "sort_key"], unique=False)
     with op.batch_alter_table("member_sort_keys", schema=None) as batch_op:
         batch_op.alter_column("visible", server_default=None)
     # Sort rows exist for listed members only (erased members have none), with their visibility.
@@ -52,6 +53,8 @@ def upgrade() -> None:
         "WHERE erased_at IS NULL AND country IS NOT NULL "
         "AND id IN (SELECT member_id FROM member_sort_keys)"
     )
+    with op.batch_alter_table("role_grants", schema=None) as batch_op:
+        batch_op.create_index("ix_role_grants_member_id_cohort_id", ["member_id", "cohort_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         # Word prefixes are ranges on `term`: with the default 100 most-common values the planner guesses
         # one row for most of them and picks nested loops over thousands of rows.
@@ -72,7 +75,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE member_terms ALTER COLUMN term SET STATISTICS -1")
     op.execute("DELETE FROM member_terms WHERE kind = 'c'")
+    with op.batch_alter_table("role_grants", schema=None) as batch_op:
+        batch_op.drop_index("ix_role_grants_member_id_cohort_id")
     with op.batch_alter_table("member_sort_keys", schema=None) as batch_op:
+        batch_op.drop_index("ix_member_sort_keys_lookup")
         batch_op.drop_index("ix_member_sort_keys_listing")
         batch_op.create_index("ix_member_sort_keys_sort_key", ["sort_key", "member_id"], unique=False)
         batch_op.drop_column("visible")
