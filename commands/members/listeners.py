@@ -227,7 +227,8 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
     user = event.get("user") or {}
     if not isinstance(user, dict) or user.get("is_bot") or not user.get("id"):
         return
-    member = turn.actor.member
+    # Events leave unknown authors unsaved (no rows for channel chatter); a workspace newcomer is stored.
+    member = get_or_create_member(turn.session, str(user["id"]))
     if not member.name:
         member.name = str(
             user.get("real_name") or (user.get("profile") or {}).get("real_name") or user.get("name") or ""

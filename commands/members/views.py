@@ -107,7 +107,7 @@ def read_page_value(value: str | None) -> tuple[str, int]:
 def directory_blocks(
     query: DirectoryQuery, result: Page, roles: dict[int, list[RoleLine]], *, organiser: bool
 ) -> tuple[str, list[Block]]:
-    shown = escape(query.text) or "everyone"
+    shown = escape(truncate(query.text, 200)) or "everyone"
     if result.total == 0:
         text = f":mag: No members match `{shown}`."
         return text, [SectionBlock(text=MarkdownTextObject(text=text + "\nTry fewer words or filters."))]
