@@ -5,8 +5,10 @@ Features add their tables here (one section each) and an Alembic revision beside
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -15,11 +17,18 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from storage.types import UTCDateTime
 
@@ -179,7 +188,8 @@ class Reminder(Base):
 # Search support, derived from the profile by commands.members.search.index_member (never typed by users).
 # Terms are ASCII-folded [a-z0-9] strings, so a prefix range scan gives the same rows on SQLite and on
 # PostgreSQL whatever the database's collation.
-TERM_KINDS = ("w", "s", "e")  # w: a word of name/organisation/region/bio/tags; s: a sector tag; e: an expertise tag
+# w: a word of name/organisation/region/bio/tags; s: a sector tag; e: an expertise tag; c: the country (lower case)
+TERM_KINDS = ("w", "s", "e", "c")
 
 
 class MemberTerm(Base):
@@ -194,18 +204,158 @@ class MemberTerm(Base):
 
 
 class MemberSortKey(Base):
-    """The directory's sort order: the folded name, alphanumerics only (collation-proof)."""
+    """The directory's sort order: the folded name, alphanumerics only (collation-proof).
+
+    One row per listed member (indexed, not erased), with a copy of their visibility, so that walking the
+    directory in order and keeping only visible members reads this one index and nothing else."""
 
     __tablename__ = "member_sort_keys"
-    __table_args__ = (Index("ix_member_sort_keys_sort_key", "sort_key", "member_id"),)
+    __table_args__ = (
+        Index("ix_member_sort_keys_listing", "sort_key", "member_id", "visible"),
+        # Looking a candidate up by id reads the index only (PostgreSQL: no visit to the table).
+        Index("ix_member_sort_keys_lookup", "member_id", "visible", "sort_key"),
+    )
 
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
     sort_key: Mapped[str] = mapped_column(String(200), default="")
+    visible: Mapped[bool] = mapped_column(default=False)
 
 
 # Exact filters of /cba-directory (country:, role:, cohort:).
 Index("ix_members_country", Member.country)
 Index("ix_role_grants_role_member_id", RoleGrant.role, RoleGrant.member_id)
+Index("ix_role_grants_member_id_cohort_id", RoleGrant.member_id, RoleGrant.cohort_id)  # cohort: probes, index-only
+
+COUNT_DIMENSIONS = ("total", "role", "cohort", "country")
+
+
+class MemberCount(Base):
+    """How many members (not erased) have each role, cohort (by id) and country, split by visibility: what
+    `/cba-directory` without arguments shows, read in a few rows instead of counted over every member.
+
+    Kept right by `_keep_member_counts` below, in the same flush (so the same transaction) as the change to a
+    member's visibility, country, erasure or role grants, whichever code path makes it through the ORM."""
+
+    __tablename__ = "member_counts"
+
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visible: Mapped[bool] = mapped_column(primary_key=True)
+    members: Mapped[int] = mapped_column(Integer, default=0)
+
+
+Facet = tuple[str, str, bool]  # (dimension, key, visible)
+_COUNTED_MEMBER_ATTRIBUTES = ("visible", "erased_at", "country", "roles")
+_COUNTED_GRANT_ATTRIBUTES = ("member_id", "role", "cohort_id")
+
+
+def member_facets(session: Session, member_ids: Iterable[int]) -> Counter[Facet]:
+    """The count rows the given members contribute to, read from the database as it is now."""
+    facets: Counter[Facet] = Counter()
+    ids = sorted(set(member_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        alive = {
+            member_id: (bool(visible), country)
+            for member_id, visible, country in session.execute(
+                select(Member.id, Member.visible, Member.country).where(
+                    Member.id.in_(chunk), Member.erased_at.is_(None)
+                )
+            )
+        }
+        held: dict[int, set[tuple[str, str]]] = {member_id: {("total", "")} for member_id in alive}
+        for member_id, (_visible, country) in alive.items():
+            if country:
+                held[member_id].add(("country", country))
+        for member_id, role, cohort_id in session.execute(
+            select(RoleGrant.member_id, RoleGrant.role, RoleGrant.cohort_id).where(RoleGrant.member_id.in_(alive))
+        ):
+            held[member_id].add(("role", role))
+            if cohort_id is not None:
+                held[member_id].add(("cohort", str(cohort_id)))
+        for member_id, pairs in held.items():
+            facets.update((dimension, key, alive[member_id][0]) for dimension, key in pairs)
+    return facets
+
+
+def _changed(obj: object, attributes: tuple[str, ...]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in attributes)
+
+
+def _touched_members(session: Session) -> tuple[set[int], list[Member | RoleGrant]]:
+    """Members whose counted facts this flush may change: ids known now, and new objects to resolve after."""
+    ids: set[int] = set()
+    later: list[Member | RoleGrant] = []
+    for obj in session.new:
+        if isinstance(obj, Member):
+            later.append(obj)
+        elif isinstance(obj, RoleGrant):
+            owner = obj.member_id if obj.member_id is not None else (obj.member.id if obj.member else None)
+            if owner is not None:
+                ids.add(owner)
+            later.append(obj)
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Member) and obj.id is not None:
+            if obj in session.deleted or _changed(obj, _COUNTED_MEMBER_ATTRIBUTES):
+                ids.add(obj.id)
+        elif isinstance(obj, RoleGrant) and (obj in session.deleted or _changed(obj, _COUNTED_GRANT_ATTRIBUTES)):
+            history = inspect(obj).attrs["member_id"].history
+            ids.update(i for part in history for i in part or () if i is not None)
+            later.append(obj)
+    return ids, later
+
+
+@event.listens_for(Session, "before_flush")
+def _snapshot_member_counts(session: Session, _context: Any, _instances: Any) -> None:
+    ids, later = _touched_members(session)
+    if not ids and not later:
+        session.info.pop("member_counts_before", None)
+        return
+    with session.no_autoflush:
+        before = member_facets(session, ids)
+    session.info["member_counts_before"] = (ids, later, before)
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_member_counts(session: Session, _context: Any) -> None:
+    pending = session.info.pop("member_counts_before", None)
+    if pending is None:
+        return
+    ids, later, before = pending
+    for obj in later:
+        member_id = obj.id if isinstance(obj, Member) else obj.member_id
+        if member_id is not None:
+            ids.add(member_id)
+    delta = member_facets(session, ids)
+    delta.subtract(before)
+    connection = session.connection()
+    apply_member_counts(connection, delta)
+    # The directory's sort rows carry a copy of the visibility: keep it whatever code changed it.
+    sort_keys = cast(Table, MemberSortKey.__table__)
+    visible = select(Member.visible).where(Member.id == sort_keys.c.member_id).scalar_subquery()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        connection.execute(
+            sort_keys.update()
+            .where(sort_keys.c.member_id.in_(ordered[start : start + 500]), sort_keys.c.visible != visible)
+            .values(visible=visible)
+        )
+
+
+def apply_member_counts(connection: Connection, delta: Mapping[Facet, int]) -> None:
+    """Add `delta` to the count rows (in key order, so concurrent transactions lock rows in one order)."""
+    table = cast(Table, MemberCount.__table__)
+    insert_for = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for (dimension, key, visible), change in sorted(delta.items()):
+        if change == 0:
+            continue
+        statement = insert_for(table).values(dimension=dimension, key=key, visible=visible, members=change)
+        statement = statement.on_conflict_do_update(
+            index_elements=["dimension", "key", "visible"],
+            set_={"members": table.c.members + statement.excluded.members},
+        )
+        connection.execute(statement)
 
 
 # --- programme days, RSVP and check-in (issue 4) --------------------------------------------------

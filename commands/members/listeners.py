@@ -227,6 +227,7 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
     user = event.get("user") or {}
     if not isinstance(user, dict) or user.get("is_bot") or not user.get("id"):
         return
+    # Events leave unknown authors unsaved (no rows for channel chatter); a workspace newcomer is stored.
     member = persisted(turn.session, turn.actor)
     if not member.name:
         member.name = str(

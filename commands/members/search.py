@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from commands.members.fields import sort_key, tag_key, words
 from commands.members.parse import DirectoryQuery
-from storage.models import Cohort, Member, MemberSortKey, MemberTerm, RoleGrant
+from storage.models import Cohort, Facet, Member, MemberCount, MemberSortKey, MemberTerm, RoleGrant, member_facets
 
 PAGE_SIZE = 8
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -33,6 +33,8 @@ def member_terms(member: Member) -> set[tuple[str, str]]:
         terms.update(("w", word[:100]) for word in words(text))
     terms.update(("s", tag_key(tag)[:100]) for tag in member.sectors if tag_key(tag))
     terms.update(("e", tag_key(tag)[:100]) for tag in member.expertise if tag_key(tag))
+    if member.country:
+        terms.add(("c", member.country.lower()))
     return terms
 
 
@@ -51,10 +53,14 @@ def index_member(session: Session, member: Member) -> None:
         )
     session.add_all(MemberTerm(member_id=member.id, kind=kind, term=term) for kind, term in sorted(wanted - have))
     key = session.get(MemberSortKey, member.id)
-    if key is None:
-        session.add(MemberSortKey(member_id=member.id, sort_key=sort_key(member.name)))
+    if member.erased_at is not None:
+        if key is not None:
+            session.delete(key)
+    elif key is None:
+        session.add(MemberSortKey(member_id=member.id, sort_key=sort_key(member.name), visible=member.visible))
     else:
         key.sort_key = sort_key(member.name)
+        key.visible = member.visible
     session.flush()
 
 
@@ -83,32 +89,49 @@ def _word_range(word: str) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class _Condition:
-    """One filter, two ways: the member ids it matches (to drive the query) and a per-member probe."""
+    """One filter, two ways: the rows it matches (to drive the query) and a per-member probe."""
 
-    ids: Select[Any]
+    member_id: Any  # the member column of the driving table (MemberTerm.member_id or RoleGrant.member_id)
+    where: ColumnElement[bool]
     probe: ColumnElement[bool]
+    term: bool = True
+    prefix: bool = False
+
+    @property
+    def ids(self) -> Select[Any]:
+        return select(self.member_id).where(self.where)
 
 
-def _term_condition(where: ColumnElement[bool]) -> _Condition:
+def _probe(rows: Select[int]) -> ColumnElement[bool]:
+    """Whether the candidate has a row: a correlated subquery with LIMIT 1, which PostgreSQL runs per candidate
+    as written (an EXISTS it may turn into a hash of every matching row, on a misestimate), SQLite alike."""
+    return rows.correlate(MemberSortKey).limit(1).scalar_subquery().is_not(None)
+
+
+def _term_condition(where: ColumnElement[bool], *, prefix: bool = False) -> _Condition:
     return _Condition(
-        ids=select(MemberTerm.member_id).where(where),
-        probe=exists(select(MemberTerm.member_id).where(MemberTerm.member_id == Member.id, where)),
+        member_id=MemberTerm.member_id,
+        where=where,
+        prefix=prefix,
+        probe=_probe(select(MemberTerm.member_id).where(MemberTerm.member_id == MemberSortKey.member_id, where)),
     )
 
 
 def _grant_condition(where: ColumnElement[bool]) -> _Condition:
     return _Condition(
-        ids=select(RoleGrant.member_id).where(where),
-        probe=exists(select(RoleGrant.id).where(RoleGrant.member_id == Member.id, where)),
+        member_id=RoleGrant.member_id,
+        where=where,
+        probe=_probe(select(RoleGrant.member_id).where(RoleGrant.member_id == MemberSortKey.member_id, where)),
+        term=False,
     )
 
 
 ESTIMATE_CAP = 20_000
 
 
-def _estimate(session: Session, condition: _Condition) -> int:
+def _estimate(session: Session, condition: _Condition, cap: int) -> int:
     """How many rows a condition matches, counted up to a cap (an index-only count: cheap and exact enough)."""
-    capped = condition.ids.limit(ESTIMATE_CAP).subquery()
+    capped = condition.ids.limit(cap).subquery()
     return session.scalar(select(func.count()).select_from(capped)) or 0
 
 
@@ -125,52 +148,90 @@ class Viewer:
 
 
 def listed(viewer: Viewer) -> ColumnElement[bool]:
-    """Members the viewer may see in the directory."""
-    alive = Member.erased_at.is_(None)
+    """Members the viewer may see in the directory, on `member_sort_keys` (which has no row for erased members)."""
     if viewer.organiser:
-        return alive
-    return and_(alive, or_(Member.visible.is_(True), Member.id == viewer.member_id))
+        return true()
+    return or_(MemberSortKey.visible.is_(True), MemberSortKey.member_id == viewer.member_id)
 
 
 @dataclass(frozen=True)
 class _Plan:
-    driven: list[ColumnElement[bool]]  # the most selective filter as `id IN (…)`, the others probed
+    driver: _Condition | None  # the most selective filter: its index range is read, joined to the sort rows
+    others: list[ColumnElement[bool]]  # the other filters (and who is listed), probed per candidate
     probed: list[ColumnElement[bool]]  # every filter probed: for walking the sort index when matches are dense
     dense: bool
 
+    @property
+    def repeats(self) -> bool:
+        """Whether the driver may give a member twice (a word prefix, not an exact term)."""
+        return self.driver is not None and self.driver.prefix
+
+    def matches(self, limit: int) -> Select[str, int]:
+        """Up to `limit` matching (sort key, member id) rows, in no particular order; a member matching a word
+        prefix through two words comes twice (DISTINCT would make PostgreSQL sort every match first)."""
+        columns = (MemberSortKey.sort_key, MemberSortKey.member_id)
+        if self.driver is None:
+            return select(*columns).where(*self.probed).limit(limit)
+        statement = (
+            select(*columns)
+            .select_from(self.driver.member_id.table)
+            .join(MemberSortKey, MemberSortKey.member_id == self.driver.member_id)
+            .where(self.driver.where, *self.others)
+        )
+        return statement.limit(limit)
+
+    def page(self, walk: bool, page: int) -> Select[int]:
+        """One page in directory order: by walking the sort index, or by sorting the driver's matches."""
+        if walk or self.driver is None:
+            statement = select(MemberSortKey.member_id).where(*self.probed)
+        else:
+            statement = select(MemberSortKey.member_id).where(
+                MemberSortKey.member_id.in_(self.driver.ids), *self.others
+            )
+        return (
+            statement.order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
+            .limit(PAGE_SIZE)
+            .offset(page * PAGE_SIZE)
+        )
+
 
 def _plan(session: Session, query: DirectoryQuery, viewer: Viewer) -> _Plan | None:
-    """How to run a search. The most selective filter drives (an index range), the others are probed per
-    candidate through their (member_id, …) indexes; when even the most selective filter matches many members,
-    the page is found by walking the sort index and probing instead (a few hundred probes, not a big sort).
-    Choosing by counting keeps each query proportional to what it returns on both databases."""
-    conditions: list[_Condition] = [_term_condition(_word_range(word)) for word in query.words]
+    """How to run a search. The most selective filter drives (an index range joined to the sort rows), the
+    others are probed per candidate through their (member_id, …) indexes, up to COUNT_CAP + 1 matches; when
+    there are more and even the most selective filter matches many members, the page is found by walking the
+    sort index and probing instead (a few hundred probes, not a big sort). Choosing by counting (capped)
+    keeps each query proportional to what it returns on both databases, whatever the planner's statistics."""
+    # Likely most selective first (exact terms, then longer words, then role grants): each count below stops
+    # at the best so far, so choosing the driver costs about as much as reading it.
+    conditions: list[_Condition] = []
     if query.country:
-        conditions.append(
-            _Condition(
-                ids=select(Member.id).where(Member.country == query.country), probe=Member.country == query.country
-            )
-        )
-    if query.role:
-        conditions.append(_grant_condition(RoleGrant.role == query.role))
+        conditions.append(_term_condition(and_(MemberTerm.kind == "c", MemberTerm.term == query.country.lower())))
+    for kind, tags in (("e", query.expertise), ("s", query.sectors)):
+        conditions += [_term_condition(and_(MemberTerm.kind == kind, MemberTerm.term == tag)) for tag in tags]
+    words = sorted(query.words, key=len, reverse=True)
+    conditions += [_term_condition(_word_range(word), prefix=True) for word in words]
     if query.cohort:
         cohort = find_cohort(session, query.cohort)
         if cohort is None:
             return None
         conditions.append(_grant_condition(RoleGrant.cohort_id == cohort.id))
-    for kind, tags in (("e", query.expertise), ("s", query.sectors)):
-        conditions += [_term_condition(and_(MemberTerm.kind == kind, MemberTerm.term == tag)) for tag in tags]
+    if query.role:
+        conditions.append(_grant_condition(RoleGrant.role == query.role))
     base = [listed(viewer)]
     if not conditions:
-        return _Plan(base, base, dense=True)
-    estimates = [_estimate(session, condition) for condition in conditions]
-    if min(estimates) == 0:
-        return None
-    driver = estimates.index(min(estimates))
-    driven = [*base, Member.id.in_(conditions[driver].ids)]
-    driven += [condition.probe for index, condition in enumerate(conditions) if index != driver]
+        return _Plan(None, base, base, dense=True)
     probed = base + [condition.probe for condition in conditions]
-    return _Plan(driven, probed, dense=min(estimates) >= DENSE)
+    if len(conditions) == 1:
+        return _Plan(conditions[0], base, probed, dense=True)
+    driver, best = 0, ESTIMATE_CAP
+    for index, condition in enumerate(conditions):
+        estimate = _estimate(session, condition, best)
+        if estimate == 0:
+            return None
+        if estimate < best:
+            driver, best = index, estimate
+    others = base + [condition.probe for index, condition in enumerate(conditions) if index != driver]
+    return _Plan(conditions[driver], others, probed, dense=best >= DENSE)
 
 
 DENSE = 2_000
@@ -193,19 +254,25 @@ def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int
     plan = _plan(session, query, viewer)
     if plan is None:
         return Page([], 0, 0, 0)
-    matching = select(Member.id).where(and_(*plan.driven)).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(matching)) or 0
+    limit = COUNT_CAP + 1
+    raw = session.execute(plan.matches(limit)).all()
+    found = set(raw)
+    while plan.repeats and len(raw) == limit and len(found) <= COUNT_CAP:
+        # A member matched the word prefix twice ('mob': mobile, mobility): read on until enough distinct ones.
+        limit *= 4
+        raw = session.execute(plan.matches(limit)).all()
+        found = set(raw)
+    total = min(len(found), COUNT_CAP + 1)
     pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    statement = (
-        select(Member)
-        .join(MemberSortKey, MemberSortKey.member_id == Member.id)
-        .where(and_(*(plan.probed if plan.dense else plan.driven)))
-        .order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
-        .limit(PAGE_SIZE)
-        .offset(page * PAGE_SIZE)
-    )
-    return Page(list(session.scalars(statement)), total, page, pages)
+    if total <= COUNT_CAP:
+        # Every match is at hand: sort keys are [0-9a-z] strings, so Python orders them as both databases do.
+        ordered = sorted((str(key), int(member_id)) for key, member_id in found)
+        ids = [member_id for _key, member_id in ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
+    else:
+        ids = list(session.scalars(plan.page(plan.dense, page)))
+    loaded = {member.id: member for member in session.scalars(select(Member).where(Member.id.in_(ids)))}
+    return Page([loaded[member_id] for member_id in ids], total, page, pages)
 
 
 @dataclass(frozen=True)
@@ -219,46 +286,96 @@ class Counts:
 
 
 def counts(session: Session, viewer: Viewer, *, hidden_listed: int = 20) -> Counts:
-    where = listed(viewer)
-    total = session.scalar(select(func.count()).select_from(Member).where(where)) or 0
-    by_role = session.execute(
-        select(RoleGrant.role, func.count(func.distinct(RoleGrant.member_id)))
-        .join(Member, Member.id == RoleGrant.member_id)
-        .where(where)
-        .group_by(RoleGrant.role)
-    ).all()
-    by_cohort = session.execute(
-        select(Cohort.code, func.count(func.distinct(RoleGrant.member_id)))
-        .join(RoleGrant, RoleGrant.cohort_id == Cohort.id)
-        .join(Member, Member.id == RoleGrant.member_id)
-        .where(where)
-        .group_by(Cohort.code)
-    ).all()
-    by_country = session.execute(
-        select(Member.country, func.count()).where(where, Member.country.is_not(None)).group_by(Member.country)
-    ).all()
-    hidden: list[Member] = []
+    """Counts by role, cohort and country of the members the viewer may see, from `member_counts` (a few
+    dozen rows whatever the membership): visible members, plus hidden ones for organisers, plus the viewer
+    themselves when they are hidden (they always see their own profile)."""
+    statement = select(MemberCount.dimension, MemberCount.key, MemberCount.visible, MemberCount.members).where(
+        MemberCount.members != 0
+    )
+    if not viewer.organiser:
+        statement = statement.where(MemberCount.visible.is_(True))
+    tally: Counter[tuple[str, str]] = Counter()
     hidden_total = 0
+    for dimension, key, visible, members in session.execute(statement):
+        tally[(dimension, key)] += members
+        if dimension == "total" and not visible:
+            hidden_total = members
+    if not viewer.organiser:
+        own = member_facets(session, [viewer.member_id])
+        tally.update({(dimension, key): n for (dimension, key, visible), n in own.items() if not visible})
+    codes: dict[int, str] = {cohort_id: code for cohort_id, code in session.execute(select(Cohort.id, Cohort.code))}
+    by: dict[str, list[tuple[str, int]]] = {"role": [], "cohort": [], "country": []}
+    for (dimension, key), members in tally.items():
+        if dimension == "cohort":
+            code = codes.get(int(key))
+            if code is None:
+                continue
+            key = code
+        if dimension in by and members > 0:
+            by[dimension].append((key, members))
+    hidden: list[Member] = []
     if viewer.organiser:
-        hidden_where = and_(Member.erased_at.is_(None), Member.visible.is_(False), Member.slack_id.is_not(None))
-        hidden_total = session.scalar(select(func.count()).select_from(Member).where(hidden_where)) or 0
+        # In directory order; members never indexed (no profile yet) after the others, by id.
         hidden = list(
             session.scalars(
                 select(Member)
-                .join(MemberSortKey, MemberSortKey.member_id == Member.id, isouter=True)
-                .where(hidden_where)
-                .order_by(MemberSortKey.sort_key, Member.id)
+                .join(MemberSortKey, MemberSortKey.member_id == Member.id)
+                .where(MemberSortKey.visible.is_(False), Member.slack_id.is_not(None))
+                .order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
                 .limit(hidden_listed)
             )
         )
+        if len(hidden) < hidden_listed:
+            unindexed = ~exists(select(MemberSortKey.member_id).where(MemberSortKey.member_id == Member.id))
+            hidden += session.scalars(
+                select(Member)
+                .where(Member.erased_at.is_(None), Member.visible.is_(False), Member.slack_id.is_not(None), unindexed)
+                .order_by(Member.id)
+                .limit(hidden_listed - len(hidden))
+            )
     return Counts(
-        total=total,
-        by_role=_sorted(by_role),
-        by_cohort=_sorted(by_cohort),
-        by_country=_sorted(by_country),
+        total=tally[("total", "")],
+        by_role=_sorted(by["role"]),
+        by_cohort=_sorted(by["cohort"]),
+        by_country=_sorted(by["country"]),
         hidden=hidden,
-        hidden_total=hidden_total,
+        hidden_total=hidden_total if viewer.organiser else 0,
     )
+
+
+def tally_members(session: Session) -> Counter[Facet]:
+    """Every count row computed from scratch (the bench's bulk seeding, and tests that check the kept rows)."""
+    tally: Counter[Facet] = Counter()
+    alive = Member.erased_at.is_(None)
+    for visible, n in session.execute(select(Member.visible, func.count()).where(alive).group_by(Member.visible)):
+        tally[("total", "", bool(visible))] += n
+    for country, visible, n in session.execute(
+        select(Member.country, Member.visible, func.count())
+        .where(alive, Member.country.is_not(None))
+        .group_by(Member.country, Member.visible)
+    ):
+        tally[("country", str(country), bool(visible))] += n
+    for role, visible, n in session.execute(
+        select(RoleGrant.role, Member.visible, func.count(func.distinct(RoleGrant.member_id)))
+        .join(Member, Member.id == RoleGrant.member_id)
+        .where(alive)
+        .group_by(RoleGrant.role, Member.visible)
+    ):
+        tally[("role", role, bool(visible))] += n
+    for cohort_id, visible, n in session.execute(
+        select(RoleGrant.cohort_id, Member.visible, func.count(func.distinct(RoleGrant.member_id)))
+        .join(Member, Member.id == RoleGrant.member_id)
+        .where(alive, RoleGrant.cohort_id.is_not(None))
+        .group_by(RoleGrant.cohort_id, Member.visible)
+    ):
+        tally[("cohort", str(cohort_id), bool(visible))] += n
+    return tally
+
+
+def kept_counts(session: Session) -> Counter[Facet]:
+    """The rows of `member_counts` (zero rows left out)."""
+    rows = session.execute(select(MemberCount.dimension, MemberCount.key, MemberCount.visible, MemberCount.members))
+    return Counter({(d, k, bool(v)): n for d, k, v, n in rows if n})
 
 
 def _sorted(rows: Iterable[tuple[object, int]]) -> list[tuple[str, int]]:

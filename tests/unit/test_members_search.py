@@ -90,3 +90,16 @@ class TestSearch:
         member.erased_at = datetime(2026, 1, 1, tzinfo=UTC)
         index_member(session, member)
         assert list(session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))) == []
+
+    def test_a_member_matching_a_prefix_twice_counts_once_past_the_first_read(self, session: Session) -> None:
+        me = seed(session)
+        # 150 members match "pag" through two words each, read member by member: the first COUNT_CAP + 1 rows
+        # hold about a hundred members, each twice.
+        for n in range(150):
+            make_profile(
+                session, f"U0Q{n:03d}", f"Quinn {n:03d}", "participant", organisation=f"Pag{n:03d}a Pag{n:03d}b"
+            )
+        result = search(session, parse_directory("pag"), me)
+        assert result.total == 150
+        assert [m.name for m in result.members] == [f"Quinn {n:03d}" for n in range(PAGE_SIZE)]
+        assert names(session, "pag", me, page=18) == [f"Quinn {n:03d}" for n in range(144, 150)]
