@@ -20,14 +20,20 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 30
 TickHook = Callable[[Deps], None]
 _hooks: list[tuple[str, TickHook]] = []
+_order: dict[str, int] = {}
 
 
-def on_tick(name: str) -> Callable[[TickHook], TickHook]:
-    """Decorator: run `fn(deps)` on every tick. Hooks must be idempotent and safe in parallel processes."""
+def on_tick(name: str, *, order: int = 0) -> Callable[[TickHook], TickHook]:
+    """Decorator: run `fn(deps)` on every tick, lowest `order` first (planning before delivery).
+
+    Hooks must be idempotent and safe in parallel processes.
+    """
 
     def register(fn: TickHook) -> TickHook:
         if all(existing != name for existing, _ in _hooks):
             _hooks.append((name, fn))
+            _order[name] = order
+            _hooks.sort(key=lambda hook: _order[hook[0]])
         return fn
 
     return register

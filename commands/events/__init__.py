@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from commands.events import demo, exports, listeners, reminders  # noqa: F401  (registration on import)
+from commands.events import demo, exports, listeners, reminders, replan  # noqa: F401  (registration on import)
 
 
 def register(app: App, deps: Deps) -> None:

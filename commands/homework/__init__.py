@@ -8,7 +8,7 @@ from bot.deps import Deps
 from bot.listener import on_action, on_command, on_view
 
 # Imported for their registrations: the reminder renderer, the CSV exporter and the demo step.
-from commands.homework import demo, export, listeners, reminders, views  # noqa: F401
+from commands.homework import demo, export, listeners, reminders, replan, views  # noqa: F401
 
 
 def register(app: App, deps: Deps) -> None:

@@ -540,6 +540,6 @@ def engine_client(deps: Deps) -> WebClient:
     return client
 
 
-@on_tick("reminders")
+@on_tick("reminders", order=100)  # after every hook that plans
 def deliver_reminders(deps: Deps) -> None:
     deliver_due(deps, now=deps.clock(), worker_id=WORKER_ID, client=engine_client(deps))

@@ -48,13 +48,18 @@ def sync_reminders(
     days ahead gets no 7-day reminder). Returns the open reminders after the change.
     """
     wanted: dict[str, tuple[str, str, datetime]] = {}
+    # Reminders whose instant has passed are not planned anew; one already planned is left to the
+    # engine (it may be due right now), unless its recipient is no longer wanted at all.
+    passed: set[str] = set()
     for offset in offsets:
         due = starts_at - offset  # arithmetic on UTC instants: DST never shifts it
-        if due <= now:
-            continue
         label = offset_label(offset)
         for recipient in dict.fromkeys(recipients):
-            wanted[dedupe_key(kind, subject_type, subject_id, label, recipient)] = (label, recipient, due)
+            key = dedupe_key(kind, subject_type, subject_id, label, recipient)
+            if due <= now:
+                passed.add(key)
+            else:
+                wanted[key] = (label, recipient, due)
 
     existing = {
         row.dedupe_key: row
@@ -67,6 +72,10 @@ def sync_reminders(
     kept: list[Reminder] = []
     for key, row in existing.items():
         if row.status not in OPEN_STATUSES and row.status != "cancelled":
+            continue
+        if key in passed:
+            if row.status in OPEN_STATUSES:
+                kept.append(row)
             continue
         if key not in wanted:
             if row.status in OPEN_STATUSES:

@@ -121,3 +121,32 @@ def test_coaching_reminders_reach_participant_and_coach_once_per_offset(
         tick(bot.deps)
     assert _posts_to(fake_slack, ["U0PART1", COACH]) == Counter({"U0PART1": 2, COACH: 2})
     assert _statuses(sessions, "coaching") == Counter({"sent": 4})
+
+
+@pytest.mark.usefixtures("cohort_people")
+def test_a_late_joiner_gets_the_reminders_still_to_come_and_a_leaver_none(
+    bot: Bot, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    slack.command(ORGANISER, "/cba-admin", "event add CBA3 online 2026-12-10 10:00-12:00 Kick-off")
+    slack.command(ORGANISER, "/cba-homework", "new CBA3 2026-12-10 Action plan")
+    start = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+    # After planning: a newcomer joins the cohort, and a participant leaves it.
+    with sessions.begin() as session:
+        make_member(session, "U0LATE1", "Lea Late", "participant", cohort=make_cohort(session))
+    fake_slack.add_user("U0LATE1", "Lea Late")
+    slack.command(ORGANISER, "/cba-admin", "role remove <@U0PART3> participant")
+    clock.set(start - timedelta(days=1, minutes=1))
+    tick(bot.deps)
+    with sessions() as session:
+        open_rows = session.execute(
+            select(Reminder.kind, Reminder.recipient).where(Reminder.status.in_(("pending", "sent")))
+        ).all()
+    late = Counter(kind for kind, recipient in open_rows if recipient == "U0LATE1")
+    # Still to come for the newcomer: the day's 1d and 1h reminders; homework 1d (the 3d one had passed).
+    assert late == Counter({"event": 2, "homework": 1})
+    assert [row for row in open_rows if row.recipient == "U0PART3"] == []
+    fake_slack.reset_calls()
+    clock.advance(timedelta(minutes=1))
+    tick(bot.deps)
+    # The day's 1-day reminder reaches the newcomer and the others still in the cohort, not the leaver.
+    assert _posts_to(fake_slack, [*PARTICIPANTS, "U0LATE1"]) == Counter({"U0PART1": 1, "U0PART2": 1, "U0LATE1": 1})
