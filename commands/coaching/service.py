@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from bot.config import Settings
 from commands.coaching.ics import CalendarBooking, Party
@@ -306,6 +306,8 @@ def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings
     query = (
         _open_slots_query(now, settings.min_booking_notice)
         .join(Member, Member.id == CoachingSlot.coach_id)
+        # The coach comes with the row: the list names them on every slot (no query per slot).
+        .options(contains_eager(CoachingSlot.coach))
         .where(CoachingSlot.coach_id != actor.member.id)
         .order_by(Member.name, Member.id, CoachingSlot.starts_at)
         .offset(page * PAGE_SIZE)
