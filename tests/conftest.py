@@ -199,3 +199,15 @@ def slack(bot: Bot, fake_slack: FakeSlack) -> SlackDriver:
 
 def with_settings(settings: Settings, **changes: object) -> Settings:
     return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on each database, so CI output shows the PostgreSQL variants ran."""
+    passed = terminalreporter.stats.get("passed", [])
+    counts = {
+        backend: sum(1 for report in passed if f"[{backend}" in report.nodeid or f"-{backend}" in report.nodeid)
+        for backend in ("sqlite", "postgresql")
+    }
+    terminalreporter.write_line(
+        f"database variants passed: sqlite {counts['sqlite']}, postgresql {counts['postgresql']}"
+    )
