@@ -41,7 +41,8 @@ def first_word(text: str | None) -> tuple[str, str]:
 def parse_id(token: str, kind: str, usage: str) -> int:
     match = _ID.match(token.strip())
     if not match:
-        raise UsageError(f"'{token}' is not a {kind} ID (a number such as 12 or #12).", usage=usage)
+        article = "an" if kind[:1] in "aeiou" else "a"
+        raise UsageError(f"'{token}' is not {article} {kind} ID (a number such as 12 or #12).", usage=usage)
     return int(match.group(1))
 
 

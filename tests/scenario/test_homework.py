@@ -220,7 +220,7 @@ class TestChangeDue:
             (ORGANISER, "due {a} 2026-11-24", "has passed"),
             (ORGANISER, "due {a}", "YYYY-MM-DD"),
             (ORGANISER, "due {a} tomorrow", "YYYY-MM-DD"),
-            (ORGANISER, "due x 2027-01-10", "not a assignment ID"),
+            (ORGANISER, "due x 2027-01-10", "not an assignment ID"),
             (P1, "due {a} 2027-01-10", "need to be an organiser"),
         ],
     )
@@ -315,7 +315,7 @@ class TestStatus:
             (P1, "status {a}", "need to be a coach or organiser"),
             (ORGANISER, "status 999", "no assignment #999"),
             (ORGANISER, "status", "Which assignment"),
-            (ORGANISER, "status abc", "not a assignment ID"),
+            (ORGANISER, "status abc", "not an assignment ID"),
         ],
     )
     def test_bad_input_answers_usage_and_changes_nothing(
@@ -481,7 +481,7 @@ class TestSubmit:
             (COACH, "submit {a} my answer", "need to be a participant"),
             (ORGANISER, "submit {a} my answer", "need to be a participant"),
             (P1, "submit", "Which assignment"),
-            (P1, "submit three my answer", "not a assignment ID"),
+            (P1, "submit three my answer", "not an assignment ID"),
             (P1, "submit 999", "no assignment #999"),
             (OTHER, "submit {a}", "not for your cohort"),
             (P1, "frobnicate", "not a /cba-homework subcommand"),

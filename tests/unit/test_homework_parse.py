@@ -60,7 +60,7 @@ class TestSubcommands:
             ("due 3 2027-01-10 extra", "YYYY-MM-DD"),
             ("status", "Which assignment"),
             ("status 3 4", "only the assignment ID"),
-            ("status three", "not a assignment ID"),
+            ("status three", "not an assignment ID"),
             ("review 9", "Write the feedback"),
             ("review", "Which submission"),
             ("show x", "not a submission ID"),
