@@ -127,7 +127,7 @@ def rsvp_yes(turn: Turn) -> Reply:
 
 def rsvp_no(turn: Turn) -> Reply | None:
     event = service.check_answerable(turn.session, turn.actor, _event_id(turn), turn.now)
-    late = event.kind == "in-person" and event.starts_at - turn.now < service.LATE_CANCELLATION_NOTICE
+    late = service.is_late_decline(event, turn.now)
     view = views.decline_modal(event, turn.zone(), channel_id=turn.channel_id, late=late)
     client, trigger_id = turn.client, turn.trigger_id
 

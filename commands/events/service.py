@@ -25,6 +25,11 @@ LATE_CANCELLATION_NOTICE = timedelta(days=14)  # the call's rule for in-person d
 CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
 
 
+def is_late_decline(event: Event, now: datetime) -> bool:
+    """Declining now would be a late cancellation: an in-person day less than 14 days away."""
+    return event.kind == "in-person" and event.starts_at - now < LATE_CANCELLATION_NOTICE
+
+
 # --- cohorts -------------------------------------------------------------------------------------
 
 
@@ -295,7 +300,7 @@ def answer(
 ) -> RsvpOutcome:
     """Record yes/no; the same answer twice (double click) changes nothing."""
     event = _answerable(session, actor, event_id, now)
-    late = reply == "no" and event.kind == "in-person" and event.starts_at - now < LATE_CANCELLATION_NOTICE
+    late = reply == "no" and is_late_decline(event, now)
     rsvp = session.scalar(select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.member_id == actor.member.id))
     if rsvp is None:
         rsvp = Rsvp(event_id=event.id, member_id=actor.member.id, answer=reply, reason=reason, answered_at=now)
