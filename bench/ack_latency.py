@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.results import median, percentile, write_section
-from bot import slack_payloads as payloads
+from bot.console import slack_payloads as payloads
 from tests.process_helpers import ROOT, bot_env, free_port
 
 SECRET = "bench-secret"
@@ -75,7 +75,7 @@ def main() -> None:
         [
             sys.executable,
             "-c",
-            "from bot.fakeslack import FakeSlack; import sys, time; f=FakeSlack().start(); print(f.url, flush=True); time.sleep(10**6)",
+            "from bot.console.fakeslack import FakeSlack; import sys, time; f=FakeSlack().start(); print(f.url, flush=True); time.sleep(10**6)",
         ],
         stdout=subprocess.PIPE,
         cwd=ROOT,

@@ -8,7 +8,7 @@ import sys
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.executor import TrackingExecutor
+from bot.kernel.executor import TrackingExecutor
 from bot.server import SLACK_PATH, make_server
 
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import delete, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.fakeslack import FakeSlack  # noqa: E402
+from bot.console.fakeslack import FakeSlack  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import CoachingBooking, CoachingSlot, Member, Reminder  # noqa: E402
@@ -176,7 +176,7 @@ def negative_control(pg: str, *, drop_index: bool) -> tuple[int, int]:
     INSERT … WHERE NOT EXISTS alone, is what holds the invariant under READ COMMITTED.
     """
 
-    from bot.config import Settings
+    from bot.kernel.settings import Settings
     from commands.coaching import service
     from commands.common.actors import load_actor
     from storage.models import RoleGrant

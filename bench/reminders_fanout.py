@@ -35,15 +35,15 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import commands  # noqa: E402, F401  (registers the event reminder kind)
+from bot.kernel.delivery import deliver_due  # noqa: E402
 from commands.events import service  # noqa: E402
-from commands.reminders.engine import deliver_due  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cohort, Event, Member, RoleGrant  # noqa: E402
 
 
 def _serve_fake(users: list[str], ready: Any, stop: Any) -> None:
-    from bot.fakeslack import FakeSlack
+    from bot.console.fakeslack import FakeSlack
 
     fake = FakeSlack().start()
     for user in users:

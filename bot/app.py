@@ -1,4 +1,4 @@
-"""The app factory: one Bolt App wired to our settings, database and listeners."""
+"""The app factory: one Bolt App wired to our settings, database and the features' registry."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Settings
-from bot.deps import Deps, system_clock
-from bot.executor import TrackingExecutor
-from bot.slack_client import make_client
-from commands import register_all
-from commands.reminders.kinds import set_fallback_zone
+from bot.features import build_registry
+from bot.kernel.admin import COMMAND as ADMIN_COMMAND
+from bot.kernel.admin import dispatcher as admin_dispatcher
+from bot.kernel.deps import Deps, system_clock
+from bot.kernel.executor import TrackingExecutor
+from bot.kernel.registry import Registry
+from bot.kernel.request import on_action, on_command, on_event, on_view
+from bot.kernel.settings import Settings
+from bot.kernel.slack_client import make_client
 from storage.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -36,12 +39,20 @@ def build(
     client: WebClient | None = None,
     sessions: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] | None = None,
+    registry: Registry | None = None,
 ) -> Bot:
     client = client or make_client(settings)
     sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     executor = TrackingExecutor(settings.listener_threads)
-    set_fallback_zone(settings.zone)
-    deps = Deps(settings=settings, sessions=sessions, client=client, executor=executor, clock=clock or system_clock)
+    registry = registry or build_registry()
+    deps = Deps(
+        settings=settings,
+        sessions=sessions,
+        client=client,
+        executor=executor,
+        clock=clock or system_clock,
+        registry=registry,
+    )
     # Bolt switches to OAuth mode by itself when these are in the environment; this is a single-workspace app.
     for variable in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
         os.environ.pop(variable, None)
@@ -59,8 +70,24 @@ def build(
     # Bolt logs a rejected request's body at INFO: personal data in logs. Keep only warnings.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     app.error(_last_resort)
-    register_all(app, deps)
+    wire(app, deps)
     return Bot(app=app, deps=deps)
+
+
+def wire(app: App, deps: Deps) -> None:
+    """Hand every listener of the registry to Bolt."""
+    registry = deps.registry
+    commands = dict(registry.commands)
+    if registry.admin:
+        commands[ADMIN_COMMAND] = admin_dispatcher(registry.admin)
+    for name, command in commands.items():
+        on_command(app, deps, name, command)
+    for action_id, action in registry.actions:
+        on_action(app, deps, action_id, action)
+    for callback_id, view in registry.views:
+        on_view(app, deps, callback_id, view)
+    for event_type, event in registry.events:
+        on_event(app, deps, event_type, event)
 
 
 def build_app(settings: Settings, *, client: WebClient | None = None, **kwargs: Any) -> App:

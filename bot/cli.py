@@ -12,7 +12,7 @@ from types import FrameType
 
 from sqlalchemy.exc import OperationalError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.kernel.settings import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 
 log = logging.getLogger("cba-bot")
@@ -93,7 +93,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "console":
         _upgrade(settings)
-        from bot.console import run_console
+        from bot.console.console import run_console
 
         return run_console(settings, as_name=args.as_name)
     if args.command == "run":

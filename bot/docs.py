@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from commands.registry import COMMANDS, EVERYONE
+from bot.kernel.commands import COMMANDS, EVERYONE
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- commands:begin -->", "<!-- commands:end -->"

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from commands.registry import COMMANDS
+from bot.kernel.commands import COMMANDS
 
 BOT_SCOPES = (
     "commands",

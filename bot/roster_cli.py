@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.config import Settings
-from bot.exports import exporter_for, to_csv
+from bot.features import build_registry
+from bot.kernel.settings import Settings
+from commands.common.csv_text import to_csv
 from storage.db import make_engine, make_sessionmaker
 
 
@@ -14,7 +15,7 @@ def import_roster(settings: Settings, path: Path, *, dry_run: bool) -> int:
     """Import a roster CSV: valid rows upserted, invalid rows listed by line; exit 1 if any row was refused."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack_client import make_client
+    from bot.kernel.slack_client import make_client
     from commands.members.roster import RosterFileError
     from commands.members.roster import import_roster as run_import
 
@@ -65,7 +66,7 @@ def import_roster(settings: Settings, path: Path, *, dry_run: bool) -> int:
 
 
 def export_csv(settings: Settings, kind: str, *, cohort: str | None, output: Path | None) -> int:
-    export = exporter_for(kind)
+    export = build_registry().exporters.get(kind)
     if export is None:
         print(f"cba-bot export {kind}: not available in this version yet.", file=sys.stderr)
         return 2

@@ -1,51 +1,31 @@
 """The clock: APScheduler (UTC, in memory) wakes the bot every 30 s; the database says what is due.
 
 Jobs are never persisted per reminder (see reliability reference §1): each tick calls the hooks
-registered here, and they find their work in the database with leased claims, so a second bot
+registered by the features (`registry.tick`), and they find their work in the database with leased claims, so a second bot
 process or a restart neither loses nor doubles anything.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.deps import Deps
+from bot.kernel.deps import Deps
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30
-TickHook = Callable[[Deps], None]
-_hooks: list[tuple[str, TickHook]] = []
-_order: dict[str, int] = {}
-
-
-def on_tick(name: str, *, order: int = 0) -> Callable[[TickHook], TickHook]:
-    """Decorator: run `fn(deps)` on every tick, lowest `order` first (planning before delivery).
-
-    Hooks must be idempotent and safe in parallel processes.
-    """
-
-    def register(fn: TickHook) -> TickHook:
-        if all(existing != name for existing, _ in _hooks):
-            _hooks.append((name, fn))
-            _order[name] = order
-            _hooks.sort(key=lambda hook: _order[hook[0]])
-        return fn
-
-    return register
 
 
 def tick(deps: Deps) -> None:
     """One tick: every hook, each isolated so one failing hook does not stop the others."""
-    for name, hook in list(_hooks):
+    for hook in deps.registry.ticks:
         try:
-            hook(deps)
+            hook.fn(deps)
         except Exception:
-            log.exception("tick hook %s failed", name)
+            log.exception("tick hook %s failed", hook.name)
 
 
 def start_clock(deps: Deps, *, seconds: int = TICK_SECONDS) -> BackgroundScheduler:

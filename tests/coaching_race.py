@@ -19,8 +19,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import slack_payloads as payloads
-from bot.fakeslack import FakeSlack
+from bot.console import slack_payloads as payloads
+from bot.console.fakeslack import FakeSlack
 from storage.models import CoachingSlot, Member, RoleGrant
 
 SECRET = "race-signing-secret-0123456789"
@@ -115,8 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bot.app import build
-    from bot.config import Settings
-    from bot.driver import SlackDriver
+    from bot.console.driver import SlackDriver
+    from bot.kernel.settings import Settings
 
     settings = Settings(
         database_url=args.db,

@@ -19,9 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Bot, build
-from bot.config import Settings
-from bot.driver import SlackDriver
-from bot.fakeslack import FakeSlack
+from bot.console.driver import SlackDriver
+from bot.console.fakeslack import FakeSlack
+from bot.features import build_registry
+from bot.kernel.registry import Registry
+from bot.kernel.settings import Settings
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 
@@ -183,9 +185,17 @@ def settings(db_url: str, fake_slack: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def bot(settings: Settings, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock) -> Iterator[Bot]:
+def registry() -> Registry:
+    """What the features register; a test module may override it to add its own kinds."""
+    return build_registry()
+
+
+@pytest.fixture
+def bot(
+    settings: Settings, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock, registry: Registry
+) -> Iterator[Bot]:
     client = WebClient(token=settings.slack_bot_token, base_url=fake_slack.url)
-    built = build(settings, client=client, sessions=sessions, clock=clock)
+    built = build(settings, client=client, sessions=sessions, clock=clock, registry=registry)
     yield built
     built.deps.executor.wait_idle(timeout=10)
     built.deps.executor.shutdown(wait=True)

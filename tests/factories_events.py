@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
-from bot.fakeslack import FakeSlack
+from bot.console.fakeslack import FakeSlack
+from bot.kernel.settings import Settings
 from commands.events import service
 from storage.models import Cohort, Event, Member
 from tests.factories import make_cohort, make_member

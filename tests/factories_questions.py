@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.fakeslack import FakeSlack
+from bot.console.fakeslack import FakeSlack
 from storage.models import Answer, Member, Question, QuestionRouting
 from tests.factories import make_member
 

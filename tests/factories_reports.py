@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.fakeslack import FakeSlack
+from bot.console.fakeslack import FakeSlack
 from storage.models import CheckIn, Member, Rsvp
 from tests.factories import make_cohort, make_member
 from tests.factories_coaching import make_booking, make_slot

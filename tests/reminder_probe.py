@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from commands.reminders.kinds import Outgoing, Skip, reminder_kind
+from bot.features import build_registry
+from bot.kernel.kinds import Outgoing, Skip
+from bot.kernel.registry import Registry
 from storage.models import Reminder
 
 KIND = "probe"
 STALE_SUBJECT = 0  # reminders about subject 0 are always "already begun"
 
 
-@reminder_kind(KIND)
-def render_probe(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Skip:
+def render_probe(session: Session, reminder: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
     if reminder.subject_id == STALE_SUBJECT:
         return Skip("subject already began")
     return Outgoing(text=f"probe {reminder.dedupe_key}")
@@ -42,3 +44,10 @@ def add_probes(session: Session, recipients: list[str], *, due_at: datetime, sub
 
 def key_of(text: str) -> str:
     return text.removeprefix("probe ")
+
+
+def probe_registry() -> Registry:
+    """The product's registry plus the probe kind."""
+    registry = build_registry()
+    registry.reminder_kind(KIND, render_probe)
+    return registry

@@ -9,14 +9,15 @@ import argparse
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from sqlalchemy import func, select
 
-import tests.reminder_probe  # noqa: F401  (registers the probe kind)
-from commands.reminders.engine import Pacer, deliver_due
+from bot.kernel.delivery import Pacer, deliver_due
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Reminder
+from tests.reminder_probe import probe_registry
 
 
 class Parts:
@@ -24,6 +25,8 @@ class Parts:
         self.sessions = make_sessionmaker(make_engine(database_url))
         # The token names the worker, so the fake Slack can tell the processes apart.
         self.client = WebClient(token=f"xoxb-{worker_id}", base_url=slack_url, timeout=10)
+        self.renderers = probe_registry().renderers
+        self.zone = ZoneInfo("Europe/Brussels")
 
 
 def main() -> int:

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, select
 
+from bot.kernel.commands import COMMANDS
 from bot.manifest import manifest_yaml
-from commands.registry import COMMANDS
 from storage.models import Base
 from tests.process_helpers import ROOT, bot_env, run_cli
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
-
-from bot.deps import Deps
-
-# Imported for their registrations: the reminder renderer, the CSV exporter and the demo step.
-from commands.coaching import demo, exports, reminders  # noqa: F401
+from bot.kernel.registry import Registry
+from commands.coaching import demo, exports, listeners, reminders
+from commands.coaching.service import REMINDER_KIND
 
 
-def register(app: App, deps: Deps) -> None:
-    from commands.coaching import listeners
-
-    listeners.register(app, deps)
+def register(registry: Registry) -> None:
+    listeners.register(registry)
+    registry.reminder_kind(REMINDER_KIND, reminders.render_coaching)
+    registry.exporter("bookings", exports.export_bookings)
+    registry.demo_step(demo.coaching_demo)

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
-from bot.demo import demo_step
+from bot.kernel import planning
+from bot.kernel.settings import Settings
 from commands.common.parsing import local_to_utc
-from commands.reminders import planning
 from storage.models import CoachingBooking, CoachingSlot, Member
 
 DEMO_SLOTS = {
@@ -23,7 +22,6 @@ DEMO_SLOTS = {
 DEMO_BOOKER = "U0DEMOPA01"
 
 
-@demo_step
 def coaching_demo(session: Session, now: datetime, members: dict[str, Member]) -> None:
     first_slot: CoachingSlot | None = None
     for coach_slack, plans in DEMO_SLOTS.items():

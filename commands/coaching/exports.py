@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.exports import exporter
 from storage.models import CoachingBooking, CoachingSlot, Cohort, RoleGrant
 
 HEADER = (
@@ -33,7 +32,6 @@ def _iso(value: Any) -> str:
     return value.isoformat().replace("+00:00", "Z") if value is not None else ""
 
 
-@exporter("bookings")
 def export_bookings(session: Session, cohort_code: str | None) -> Iterable[Sequence[Any]]:
     yield HEADER
     cohort_of = {

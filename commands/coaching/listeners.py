@@ -6,10 +6,8 @@ import json
 import re
 from datetime import date, time, timedelta
 
-from slack_bolt import App
-
-from bot.deps import Deps
-from bot.listener import Reply, Turn, on_action, on_command
+from bot.kernel.registry import Registry
+from bot.kernel.request import Reply, Turn
 from commands.coaching import notify, service, views
 from commands.coaching.parse import (
     AddSlots,
@@ -141,25 +139,19 @@ def book_command(turn: Turn) -> Reply:
     return _cancel(turn, request.booking_id)
 
 
-def register(app: App, deps: Deps) -> None:
-    on_command(app, deps, "/cba-slots", slots_command)
-    on_command(app, deps, "/cba-book", book_command)
-    on_action(
-        app,
-        deps,
+def register(registry: Registry) -> None:
+    registry.command("/cba-slots", slots_command)
+    registry.command("/cba-book", book_command)
+    registry.action(
         re.compile(rf"^{views.BOOK_ACTION}(_\d+)?$"),
         lambda turn: _book(turn, _action_int(turn, "slot", book_usage())),
     )
-    on_action(
-        app,
-        deps,
+    registry.action(
         re.compile(rf"^{views.PAGE_ACTION}_(next|prev)$"),
         lambda turn: _browse(turn, _action_int(turn, "page", book_usage()), replace=True),
     )
-    on_action(
-        app,
-        deps,
+    registry.action(
         re.compile(rf"^{views.CANCEL_ACTION}(_\d+)?$"),
         lambda turn: _cancel(turn, _action_int(turn, "booking", book_usage())),
     )
-    on_action(app, deps, re.compile(rf"^{views.FOLD_ACTION}_[01]$"), fold_action)
+    registry.action(re.compile(rf"^{views.FOLD_ACTION}_[01]$"), fold_action)

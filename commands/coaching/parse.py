@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
+from bot.kernel.commands import spec
 from commands.common.errors import UsageError
 from commands.common.parsing import (
     first_word,
@@ -17,7 +18,6 @@ from commands.common.parsing import (
     parse_url,
     split_words,
 )
-from commands.registry import spec
 
 SLOTS = "/cba-slots"
 BOOK = "/cba-book"

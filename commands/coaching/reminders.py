@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commands.coaching.service import REMINDER_KIND, SUBJECT
+from bot.kernel.kinds import Outgoing, Skip
+from commands.coaching.service import SUBJECT
 from commands.common.text import escape
 from commands.common.timefmt import slack_date
-from commands.reminders.kinds import Outgoing, Skip, fallback_zone, reminder_kind
 from storage.models import CoachingBooking, Member, Reminder
 
 
-@reminder_kind(REMINDER_KIND)
-def render_coaching(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Skip:
+def render_coaching(session: Session, reminder: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
     if reminder.subject_type != SUBJECT:
         return Skip(f"not a booking reminder ({reminder.subject_type})")
     booking = session.get(CoachingBooking, reminder.subject_id)
@@ -34,7 +34,7 @@ def render_coaching(session: Session, reminder: Reminder, now: datetime) -> Outg
     link = f"<{escape(slot.meeting_url)}|meeting link>" if slot.meeting_url else "no meeting link yet"
     text = (
         f":alarm_clock: Reminder: coaching session with {with_whom} "
-        f"{slack_date(slot.starts_at, fallback_zone())} ({slot.minutes} min), booking #{booking.id}. "
+        f"{slack_date(slot.starts_at, zone)} ({slot.minutes} min), booking #{booking.id}. "
         f"Join: {link}. Can't make it? `/cba-book cancel {booking.id}`."
     )
     block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}

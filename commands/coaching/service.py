@@ -20,13 +20,13 @@ from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, contains_eager
 
-from bot.config import Settings
+from bot.kernel import planning
+from bot.kernel.settings import Settings
 from commands.coaching.ics import CalendarBooking, Party
 from commands.coaching.parse import AddSlots, book_usage, slots_usage
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
-from commands.reminders import planning
 from storage.models import CoachingBooking, CoachingSlot, Member
 from storage.types import UTCDateTime
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
-
-from bot.deps import Deps
-from commands.events import demo, exports, listeners, reminders, replan  # noqa: F401  (registration on import)
+from bot.kernel.registry import Registry
+from commands.events import demo, exports, listeners, reminders, replan, service
 
 
-def register(app: App, deps: Deps) -> None:
-    listeners.register(app, deps)
+def register(registry: Registry) -> None:
+    listeners.register(registry)
+    registry.reminder_kind(service.REMINDER_KIND, reminders.render_event_reminder)
+    registry.tick("event-reminders-replan", replan.replan_future_events)
+    registry.exporter("attendance", exports.export_attendance)
+    registry.demo_step(demo.programme_days)

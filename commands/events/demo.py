@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
-from bot.demo import CURRENT_COHORT, demo_step
+from bot.kernel.settings import Settings
+from commands.common.demo_cast import CURRENT_COHORT
 from commands.common.parsing import local_to_utc
 from commands.events import service
 from storage.models import Cohort, Event, Member
@@ -38,7 +38,6 @@ DAYS = (
 )
 
 
-@demo_step
 def programme_days(session: Session, now: datetime, members: dict[str, Member]) -> None:
     cohort = session.scalar(select(Cohort).where(Cohort.code == CURRENT_COHORT[0]))
     if cohort is None:

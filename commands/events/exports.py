@@ -7,11 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.exports import exporter
 from commands.events import service
 
 
-@exporter("attendance")
 def export_attendance(session: Session, cohort_code: str | None) -> Iterable[Sequence[Any]]:
     yield service.ATTENDANCE_HEADER
     yield from service.attendance_rows(session, cohort_code)

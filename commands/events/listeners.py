@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.deps import Deps
-from bot.listener import Reply, Turn, ViewResult, on_action, on_command, on_view, private_metadata  # noqa: F401
-from commands.admin import admin_subcommand
+from bot.kernel.registry import Registry
+from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.errors import FieldErrors, UsageError
 from commands.common.parsing import first_word, parse_id
 from commands.common.text import escape
@@ -21,7 +19,6 @@ log = logging.getLogger(__name__)
 # --- /cba-admin subcommands ------------------------------------------------------------------------
 
 
-@admin_subcommand("cohort")
 def cohort_command(turn: Turn, rest: str) -> Reply:
     word, rest = first_word(rest)
     if word == "add":
@@ -43,7 +40,6 @@ def cohort_command(turn: Turn, rest: str) -> Reply:
     raise UsageError("Use `cohort add` or `cohort channel`.", usage=parse.COHORT_USAGE)
 
 
-@admin_subcommand("event")
 def event_command(turn: Turn, rest: str) -> Reply:
     word, rest = first_word(rest)
     settings = turn.deps.settings
@@ -70,7 +66,6 @@ def event_command(turn: Turn, rest: str) -> Reply:
     raise UsageError("Use `event add`, `event move` or `event remove`.", usage=parse.EVENT_USAGE)
 
 
-@admin_subcommand("events")
 def events_command(turn: Turn, rest: str) -> Reply:
     code = parse.parse_events(rest)
     summaries = service.list_events(turn.session, turn.actor, code)
@@ -92,7 +87,6 @@ def events_command(turn: Turn, rest: str) -> Reply:
     return Reply(text, blocks=blocks)
 
 
-@admin_subcommand("checkin")
 def checkin_command(turn: Turn, rest: str) -> Reply:
     event, channel = service.start_checkin(
         turn.session, turn.actor, parse.parse_event_id(rest, parse.CHECKIN_USAGE), now=turn.now
@@ -164,11 +158,12 @@ def check_in(turn: Turn) -> Reply:
     return Reply(f":round_pushpin: You were already checked in to event #{outcome.event.id}.")
 
 
-def register(app: App, deps: Deps) -> None:
-    on_action(app, deps, views.RSVP_YES, rsvp_yes)
-    on_action(app, deps, views.RSVP_NO, rsvp_no)
-    on_action(app, deps, views.CHECKIN, check_in)
-    on_view(app, deps, views.DECLINE_CALLBACK, decline_submitted)
-
-
-_ = on_command  # the slash command itself is /cba-admin's
+def register(registry: Registry) -> None:
+    registry.admin_subcommand(cohort_command, "cohort")
+    registry.admin_subcommand(event_command, "event")
+    registry.admin_subcommand(events_command, "events")
+    registry.admin_subcommand(checkin_command, "checkin")
+    registry.action(views.RSVP_YES, rsvp_yes)
+    registry.action(views.RSVP_NO, rsvp_no)
+    registry.action(views.CHECKIN, check_in)
+    registry.view(views.DECLINE_CALLBACK, decline_submitted)

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 
+from bot.kernel.commands import spec
 from commands.common.errors import UsageError
 from commands.common.parsing import parse_channel, parse_date, parse_id, parse_time, parse_url
-from commands.registry import spec
 
 COMMAND = "/cba-admin"
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commands.events import service, views
-from commands.reminders.kinds import Outgoing, Skip, reminder_kind
+from bot.kernel.kinds import Outgoing, Skip
+from commands.events import views
 from storage.models import Event, Member, Reminder, RoleGrant, Rsvp
 
 FALLBACK_ZONE = ZoneInfo("Europe/Brussels")
@@ -50,8 +50,7 @@ def _facts(session: Session, event_id: int) -> _EventFacts:
     return facts
 
 
-@reminder_kind(service.REMINDER_KIND)
-def render_event_reminder(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Skip:
+def render_event_reminder(session: Session, reminder: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
     facts = _facts(session, reminder.subject_id)
     event = facts.event
     if event is None:

@@ -12,15 +12,13 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.deps import Deps
-from bot.scheduler import on_tick
+from bot.kernel.deps import Deps
 from commands.events.service import plan_reminders
 from storage.models import Event
 
 log = logging.getLogger(__name__)
 
 
-@on_tick("event-reminders-replan")
 def replan_future_events(deps: Deps) -> None:
     now = deps.clock()
     try:

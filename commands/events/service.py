@@ -11,12 +11,12 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.kernel.planning import cancel_reminders, sync_reminders
 from commands.common.actors import Actor
 from commands.common.cohorts import cohort_participants
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
 from commands.events import parse
-from commands.reminders.planning import cancel_reminders, sync_reminders
 from storage.models import CheckIn, Cohort, Event, Member, RoleGrant, Rsvp
 
 REMINDER_KIND = "event"

@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from commands.registry import COMMANDS, CommandSpec, Usage
+from bot.kernel.commands import COMMANDS, CommandSpec, Usage
 
 ROLE_NAMES = {"participant": "participant", "alumni": "alumni", "coach": "coach", "organiser": "organiser"}
 
@@ -53,8 +53,7 @@ def help_blocks(roles: frozenset[str]) -> list[Block]:
         usages = _visible_usages(command, roles)
         if not usages:
             continue
-        soon = " _(coming soon)_" if not command.implemented else ""
-        lines = [f"*{command.name}* — {command.description}{soon}"]
+        lines = [f"*{command.name}* — {command.description}"]
         lines += [f"• `{u.grammar}` — {u.summary}\n   _e.g._ `{u.example}`" for u in usages]
         blocks.append(DividerBlock())
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000])))
@@ -62,7 +61,3 @@ def help_blocks(roles: frozenset[str]) -> list[Block]:
         ContextBlock(elements=[MarkdownTextObject(text="Every command also answers `help`, e.g. `/cba-book help`.")])
     )
     return blocks
-
-
-def coming_soon_text(name: str) -> str:
-    return f":construction: `{name}` is coming soon. Type `/cba-help` to see what you can do today."

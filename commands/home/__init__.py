@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
-
-from bot.deps import Deps
-from bot.listener import on_action, on_event, on_view
+from bot.kernel.registry import Registry
 from commands.home import listeners, views
 
 
-def register(app: App, deps: Deps) -> None:
-    on_event(app, deps, "app_home_opened", listeners.home_opened)
-    on_action(app, deps, views.BOOK_ACTION, listeners.book_button)
-    on_action(app, deps, views.ASK_ACTION, listeners.ask_button)
-    on_view(app, deps, views.ASK_MODAL, listeners.ask_submitted)
+def register(registry: Registry) -> None:
+    registry.event("app_home_opened", listeners.home_opened)
+    registry.action(views.BOOK_ACTION, listeners.book_button)
+    registry.action(views.ASK_ACTION, listeners.ask_button)
+    registry.view(views.ASK_MODAL, listeners.ask_submitted)

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.listener import Reply, Turn, ViewResult
+from bot.kernel.request import Reply, Turn, ViewResult
 from commands.coaching import service as coaching
 from commands.coaching import views as coaching_views
 from commands.home import parse, service, views

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
-
-from bot.deps import Deps
-from bot.listener import on_action, on_command, on_view
-
-# Imported for their registrations: the reminder renderer, the CSV exporter and the demo step.
-from commands.homework import demo, export, listeners, reminders, replan, views  # noqa: F401
+from bot.kernel.registry import Registry
+from commands.homework import demo, export, listeners, reminders, replan, service, views
 
 
-def register(app: App, deps: Deps) -> None:
-    on_command(app, deps, "/cba-homework", listeners.handle_command)
-    on_action(app, deps, views.SUBMIT_ACTION, listeners.handle_submit_button)
-    on_action(app, deps, listeners.PAGE_ACTIONS, listeners.handle_page)
-    on_view(app, deps, views.MODAL_CALLBACK, listeners.handle_modal)
+def register(registry: Registry) -> None:
+    registry.command("/cba-homework", listeners.handle_command)
+    registry.action(views.SUBMIT_ACTION, listeners.handle_submit_button)
+    registry.action(listeners.PAGE_ACTIONS, listeners.handle_page)
+    registry.view(views.MODAL_CALLBACK, listeners.handle_modal)
+    registry.reminder_kind(service.REMINDER_KIND, reminders.render)
+    registry.tick("homework-reminders-replan", replan.replan_open_assignments)
+    registry.exporter("homework", export.export_homework)
+    registry.demo_step(demo.demo_homework)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.demo import CURRENT_COHORT, demo_step
+from bot.kernel.settings import ConfigError, Settings, load_settings
+from commands.common.demo_cast import CURRENT_COHORT
 from commands.homework import service
 from storage.models import Assignment, Cohort, Feedback, Member, Submission
 
@@ -18,7 +18,6 @@ DEMO_TITLE = "Cluster action plan (first draft)"
 DEMO_DESCRIPTION = "Two pages: your cluster's three priorities for the next year, and how you will measure them."
 
 
-@demo_step
 def demo_homework(session: Session, now: datetime, members: dict[str, Member]) -> None:
     cohort = session.scalar(select(Cohort).where(Cohort.code == CURRENT_COHORT[0]))
     if cohort is None:

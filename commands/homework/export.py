@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.exports import exporter
 from commands.homework import service
 from storage.models import Assignment, Cohort
 
@@ -33,7 +32,6 @@ def _iso(value: Any) -> str:
     return value.isoformat() if value is not None else ""
 
 
-@exporter("homework")
 def export_homework(session: Session, cohort_code: str | None) -> Iterator[Sequence[Any]]:
     """Open (not withdrawn) assignments; `late` is yes when no version came in by the due instant."""
     yield HEADER

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.listener import Reply, Turn, ViewResult, private_metadata
+from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.errors import FieldErrors, NotPermitted, UsageError
 from commands.common.parsing import parse_url
 from commands.homework import parse, service, views

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot.kernel.commands import spec
 from commands.common.errors import UsageError
 from commands.common.parsing import is_url, parse_date, parse_id, parse_url
-from commands.registry import spec
 
 COMMAND = "/cba-homework"
 TITLE_MAX = 200

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.kernel.kinds import Outgoing, Skip
 from commands.common.actors import member_by_slack_id
 from commands.homework import service, views
-from commands.reminders.kinds import Outgoing, Skip, fallback_zone, reminder_kind
 from storage.models import Assignment, Reminder, Submission
 
 
-@reminder_kind(service.REMINDER_KIND)
-def render(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Skip:
+def render(session: Session, reminder: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
     assignment = session.get(Assignment, reminder.subject_id)
     if assignment is None:
         return Skip("the assignment no longer exists")
@@ -34,5 +34,5 @@ def render(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Sk
     )
     if submitted is not None:
         return Skip("already submitted")
-    text, blocks = views.reminder(assignment, fallback_zone())
+    text, blocks = views.reminder(assignment, zone)
     return Outgoing(text=text, blocks=[block.to_dict() for block in blocks])

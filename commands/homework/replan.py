@@ -7,15 +7,13 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.deps import Deps
-from bot.scheduler import on_tick
+from bot.kernel.deps import Deps
 from commands.homework.service import plan_reminders
 from storage.models import Assignment
 
 log = logging.getLogger(__name__)
 
 
-@on_tick("homework-reminders-replan")
 def replan_open_assignments(deps: Deps) -> None:
     now = deps.clock()
     try:

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.kernel import planning
 from commands.common.actors import Actor
 from commands.common.cohorts import cohort_participants
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import NonexistentLocalTime, local_to_utc
 from commands.homework.parse import usage
-from commands.reminders import planning
 from storage.models import Assignment, Cohort, Feedback, Member, RoleGrant, Submission
 
 REMINDER_KIND = "homework"

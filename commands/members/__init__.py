@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
-
-from bot.deps import Deps
-from commands.members import data, listeners  # noqa: F401  (data registers the exporter and the demo step)
+from bot.kernel.registry import Registry
+from commands.members import data, listeners
 
 
-def register(app: App, deps: Deps) -> None:
-    listeners.register(app, deps)
+def register(registry: Registry) -> None:
+    listeners.register(registry)
+    registry.exporter("directory", data.export_directory)
+    registry.demo_step(data.demo_profiles)

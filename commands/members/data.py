@@ -9,13 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.demo import demo_step
-from bot.exports import exporter
 from commands.members.search import find_cohort, index_member
 from storage.models import Cohort, Member, MemberSortKey, RoleGrant
 
 
-@exporter("directory")
 def export_directory(session: Session, cohort_code: str | None) -> Iterator[Sequence[Any]]:
     """Every member (visible or not: an organiser's tool), erased members excepted."""
     yield ("email", "name", "roles", "cohort", "organisation", "country")
@@ -136,7 +133,6 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-@demo_step
 def demo_profiles(session: Session, now: datetime, members: dict[str, Member]) -> None:
     """Fill in the demo members' profiles (only where still empty: idempotent, keeps edits)."""
     for slack_id, profile in DEMO_PROFILES.items():

@@ -6,13 +6,11 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.deps import Deps
-from bot.listener import Reply, Turn, ViewResult, on_action, on_command, on_event, on_view
-from commands.admin import admin_subcommand
+from bot.kernel.registry import Registry
+from bot.kernel.request import Reply, Turn, ViewResult
 from commands.common.actors import get_or_create_member, member_by_slack_id, persisted
 from commands.common.errors import FieldErrors, NotFound
 from commands.members import parse, search, service, views
@@ -83,7 +81,7 @@ def _card_reply(turn: Turn, member: Member) -> Reply:
 
 
 def _export(turn: Turn) -> Reply:
-    data = service.personal_data(turn.session, turn.actor.member, turn.now)
+    data = service.personal_data(turn.session, turn.actor.member, turn.now, turn.deps.registry.export_sections)
     content = json.dumps(data, indent=2, ensure_ascii=False)
     summary = views.export_summary(data)
     client, user = turn.client, turn.user_id
@@ -133,7 +131,7 @@ def open_profile_action(turn: Turn) -> Reply | None:
 
 
 def erase_action(turn: Turn) -> Reply:
-    member = service.erase(turn.session, turn.actor, turn.now)
+    member = service.erase(turn.session, turn.actor, turn.now, turn.deps.registry.erasure_steps)
     return Reply(
         f":wastebasket: Your personal data was erased (member #{member.id} now shows as “{service.ERASED_NAME}”).",
         replace_original=True,
@@ -185,7 +183,6 @@ def view_profile_action(turn: Turn) -> Reply:
 # --- /cba-admin role ---------------------------------------------------------------------------
 
 
-@admin_subcommand("role")
 def role_subcommand(turn: Turn, rest: str) -> Reply:
     turn.actor.require("organiser", action="change roles")
     command = parse.parse_role(rest)
@@ -253,14 +250,15 @@ def _dm(client: WebClient, user_id: str, text: str, blocks: list[Any]) -> None:
         log.warning("welcome DM failed: %s", exc.response.get("error"))
 
 
-def register(app: App, deps: Deps) -> None:
-    on_command(app, deps, parse.PROFILE, profile_command)
-    on_command(app, deps, parse.DIRECTORY, directory_command)
-    on_view(app, deps, views.PROFILE_MODAL, profile_submitted)
-    on_action(app, deps, views.OPEN_PROFILE, open_profile_action)
-    on_action(app, deps, views.ERASE_CONFIRM, erase_action)
-    on_action(app, deps, views.ERASE_CANCEL, erase_cancel_action)
-    on_action(app, deps, views.VIEW_PROFILE, view_profile_action)
-    on_action(app, deps, views.PAGE_NEXT, page_action)
-    on_action(app, deps, views.PAGE_PREVIOUS, page_action)
-    on_event(app, deps, "team_join", team_join)
+def register(registry: Registry) -> None:
+    registry.admin_subcommand(role_subcommand, "role")
+    registry.command(parse.PROFILE, profile_command)
+    registry.command(parse.DIRECTORY, directory_command)
+    registry.view(views.PROFILE_MODAL, profile_submitted)
+    registry.action(views.OPEN_PROFILE, open_profile_action)
+    registry.action(views.ERASE_CONFIRM, erase_action)
+    registry.action(views.ERASE_CANCEL, erase_cancel_action)
+    registry.action(views.VIEW_PROFILE, view_profile_action)
+    registry.action(views.PAGE_NEXT, page_action)
+    registry.action(views.PAGE_PREVIOUS, page_action)
+    registry.event("team_join", team_join)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.kernel.commands import spec
 from commands.common.errors import UsageError
 from commands.common.parsing import first_word, parse_user, split_words
 from commands.members.fields import FieldValue, check_field, field_name, tag_key
-from commands.registry import spec
 from storage.models import ROLES
 
 PROFILE = "/cba-profile"

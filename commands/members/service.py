@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,30 +18,10 @@ from commands.members.parse import admin_usage, profile_usage
 from commands.members.search import Viewer, find_cohort, index_member
 from storage.models import AuditEntry, Cohort, Member, Reminder, RoleGrant
 
+if TYPE_CHECKING:
+    from bot.kernel.registry import ErasureStep, ExportSection
+
 ERASED_NAME = "former member"
-
-# Other features contribute what they store about a member (export) and how to forget it (erasure).
-ExportSection = Callable[[Session, Member], Any]
-ErasureStep = Callable[[Session, Member, datetime], None]
-_export_sections: dict[str, ExportSection] = {}
-_erasure_steps: list[ErasureStep] = []
-
-
-def export_section(name: str) -> Callable[[ExportSection], ExportSection]:
-    """`@export_section("bookings")` → `fn(session, member)` returns JSON-able data for `/cba-profile export`."""
-
-    def register(fn: ExportSection) -> ExportSection:
-        _export_sections[name] = fn
-        return fn
-
-    return register
-
-
-def erasure_step(fn: ErasureStep) -> ErasureStep:
-    """`@erasure_step` → `fn(session, member, now)` runs before a member's personal data is erased."""
-    if fn not in _erasure_steps:
-        _erasure_steps.append(fn)
-    return fn
 
 
 def viewer_of(actor: Actor) -> Viewer:
@@ -120,7 +100,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def personal_data(session: Session, member: Member, now: datetime) -> dict[str, Any]:
+def personal_data(
+    session: Session, member: Member, now: datetime, sections: Mapping[str, ExportSection] | None = None
+) -> dict[str, Any]:
     """Everything the bot stores about one member, as JSON-able data."""
     data: dict[str, Any] = {
         "exported_at": now.isoformat(),
@@ -166,7 +148,7 @@ def personal_data(session: Session, member: Member, now: datetime) -> dict[str, 
         if member.slack_id
         else [],
     }
-    for name, section in sorted(_export_sections.items()):
+    for name, section in sorted((sections or {}).items()):
         data[name] = section(session, member)
     return data
 
@@ -174,12 +156,12 @@ def personal_data(session: Session, member: Member, now: datetime) -> dict[str, 
 # --- erasure -----------------------------------------------------------------------------------
 
 
-def erase(session: Session, actor: Actor, now: datetime) -> Member:
+def erase(session: Session, actor: Actor, now: datetime, steps: Sequence[ErasureStep] = ()) -> Member:
     """Erase the actor's personal data (GDPR Art. 17). The row and its id stay, so counts stay right."""
     member = actor.member
     if member.erased_at is not None:
         raise UsageError("Your personal data has already been erased.")
-    for step in _erasure_steps:
+    for step in steps:
         step(session, member, now)
     slack_id = member.slack_id
     if slack_id:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
-
-from bot.deps import Deps
-from bot.listener import on_action, on_command, on_event, on_view
-from commands.questions import demo, exports, listeners, nudge, views
-
-__all__ = ["demo", "exports", "nudge", "register"]
+from bot.kernel.registry import Registry
+from commands.questions import demo, exports, listeners, nudge, service, views
 
 
-def register(app: App, deps: Deps) -> None:
-    on_command(app, deps, "/cba-ask", listeners.handle_command)
-    on_action(app, deps, views.ANSWER_ACTION, listeners.answer_button)
-    on_action(app, deps, views.RESOLVE_ACTION, listeners.resolve_button)
-    on_action(app, deps, views.PAGE_PREVIOUS_ACTION, listeners.page_button)
-    on_action(app, deps, views.PAGE_NEXT_ACTION, listeners.page_button)
-    on_view(app, deps, views.ANSWER_VIEW, listeners.submit_answer)
-    on_event(app, deps, "message", listeners.thread_reply)
+def register(registry: Registry) -> None:
+    registry.command("/cba-ask", listeners.handle_command)
+    registry.action(views.ANSWER_ACTION, listeners.answer_button)
+    registry.action(views.RESOLVE_ACTION, listeners.resolve_button)
+    registry.action(views.PAGE_PREVIOUS_ACTION, listeners.page_button)
+    registry.action(views.PAGE_NEXT_ACTION, listeners.page_button)
+    registry.view(views.ANSWER_VIEW, listeners.submit_answer)
+    registry.event("message", listeners.thread_reply)
+    registry.reminder_kind(service.NUDGE_KIND, nudge.render_nudge)
+    registry.exporter("questions", exports.export_questions)
+    registry.demo_step(demo.demo_question)

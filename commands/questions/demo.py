@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.demo import QUESTIONS_CHANNEL, demo_step
+from commands.common.demo_cast import QUESTIONS_CHANNEL
 from storage.models import Answer, Member, Question
 
 DEMO_QUESTION = "How did you convince regional authorities to co-fund your cluster's internationalisation strategy?"
@@ -19,7 +19,6 @@ ASKER = "U0DEMOPA01"
 ANSWERER = "U0DEMOAL01"
 
 
-@demo_step
 def demo_question(session: Session, now: datetime, members: dict[str, Member]) -> None:
     asker, answerer = members.get(ASKER), members.get(ANSWERER)
     if asker is None or answerer is None:

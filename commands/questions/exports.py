@@ -8,13 +8,11 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.exports import exporter
 from storage.models import Answer, Cohort, Member, Question, RoleGrant
 
 HEADER = ("question", "asked_at", "asker", "asker_email", "status", "resolved_at", "answers", "nudged", "text")
 
 
-@exporter("questions")
 def export_questions(session: Session, cohort_code: str | None) -> Iterator[Sequence[Any]]:
     yield HEADER
     statement = (

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.listener import Reply, Turn, ViewResult, private_metadata
+from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.actors import persisted
 from commands.common.errors import CbaError, Conflict, FieldErrors, UsageError
 from commands.common.parsing import parse_id

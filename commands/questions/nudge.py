@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.kernel.kinds import Outgoing, Skip
 from commands.questions import service, views
-from commands.reminders.kinds import Outgoing, Skip, reminder_kind
 from storage.models import Question, Reminder
 
 
-@reminder_kind(service.NUDGE_KIND)
-def render_nudge(session: Session, reminder: Reminder, now: datetime) -> Outgoing | Skip:
+def render_nudge(session: Session, reminder: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
     """Brings the question to the alumni again, unless it was answered, resolved or already nudged."""
     question = session.get(Question, reminder.subject_id)
     if question is None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from bot.kernel.commands import spec
 from commands.common.errors import UsageError
 from commands.common.parsing import first_word, parse_id
-from commands.registry import spec
 
 COMMAND = "/cba-ask"
 MIN_QUESTION_LENGTH = 10

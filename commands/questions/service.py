@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.kernel import planning
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.questions import matching
 from commands.questions.parse import clean, usage
-from commands.reminders import planning
 from storage.models import Answer, Member, Question, QuestionRouting, RoleGrant
 
 MAX_ROUTED = 5

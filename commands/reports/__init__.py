@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
-
-from bot.deps import Deps
-from commands.reports import exports, listeners  # noqa: F401  (registration on import)
+from bot.kernel.registry import Registry
+from commands.reports import exports, listeners
 
 
-def register(app: App, deps: Deps) -> None:
-    listeners.register(app, deps)
+def register(registry: Registry) -> None:
+    listeners.register(registry)
+    registry.exporter("report", exports.export_report)

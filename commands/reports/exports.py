@@ -9,12 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.exports import exporter
 from commands.reports import service, views
 from storage.models import Cohort
 
 
-@exporter("report")
 def export_report(session: Session, cohort_code: str | None) -> Iterator[Sequence[Any]]:
     yield views.CSV_HEADER
     query = select(Cohort).order_by(Cohort.code)

@@ -6,20 +6,17 @@ import json
 import logging
 import re
 
-from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.deps import Deps
-from bot.exports import to_csv
-from bot.listener import Reply, Turn, on_action
-from commands.admin import admin_subcommand
+from bot.kernel.registry import Registry
+from bot.kernel.request import Reply, Turn
+from commands.common.csv_text import to_csv
 from commands.common.errors import UsageError
 from commands.reports import parse, service, views
 
 log = logging.getLogger(__name__)
 
 
-@admin_subcommand("report")
 def report_command(turn: Turn, rest: str) -> Reply:
     report = service.engagement_report(turn.session, turn.actor, parse.parse_report(rest), turn.now)
     text, blocks = views.report_message(report)
@@ -64,5 +61,6 @@ def page_button(turn: Turn) -> Reply:
     return Reply(text, blocks, replace_original=True)
 
 
-def register(app: App, deps: Deps) -> None:
-    on_action(app, deps, re.compile(f"^{views.PAGE_ACTION}_"), page_button)
+def register(registry: Registry) -> None:
+    registry.admin_subcommand(report_command, "report")
+    registry.action(re.compile(f"^{views.PAGE_ACTION}_"), page_button)

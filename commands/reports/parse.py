@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from bot.kernel.commands import spec
 from commands.common.errors import UsageError
 from commands.common.parsing import split_words
-from commands.registry import spec
 
 COMMAND = "/cba-admin"
 COHORT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")

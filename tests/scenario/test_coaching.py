@@ -5,16 +5,18 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.driver import Dispatched, SlackDriver
-from bot.exports import exporter_for, to_csv
-from bot.fakeslack import FakeSlack
-from commands.reminders.kinds import Outgoing, Skip, renderer_for
+from bot.console.driver import Dispatched, SlackDriver
+from bot.console.fakeslack import FakeSlack
+from bot.features import build_registry
+from bot.kernel.kinds import Outgoing, Skip
+from commands.common.csv_text import to_csv
 from storage.models import CoachingBooking, CoachingSlot, Member, Reminder
 from tests.conftest import ORGANISER, Clock
 from tests.factories import database_snapshot
@@ -77,6 +79,7 @@ def _ephemeral(answer: Dispatched) -> str:
     return answer.text
 
 
+ZONE = ZoneInfo("Europe/Brussels")
 SOON = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)  # a week after the test clock's start
 
 
@@ -561,7 +564,7 @@ class TestMineAndCancel:
         assert "late cancellation" in _ephemeral(slack.command(P1, "/cba-book", "cancel 1"))
         with sessions() as session:
             assert session.scalars(select(CoachingBooking.late)).one() is True
-            rows = list(exporter_for("bookings")(session, None))  # type: ignore[misc]
+            rows = list(build_registry().exporters.get("bookings")(session, None))  # type: ignore[misc]
         assert rows[1][rows[0].index("late_cancellation")] == "yes"
         assert rows[1][rows[0].index("cancelled_by")] == "participant"
 
@@ -621,22 +624,22 @@ class TestReminderRenderer:
     ) -> None:
         slot_id = _slot(sessions, COACH, SOON, url="https://meet.example.com/r")
         slack.command(P1, "/cba-book", str(slot_id))
-        render = renderer_for("coaching")
+        render = build_registry().renderers.get("coaching")
         assert render is not None
         with sessions() as session:
             for recipient, other in ((P1, COACH), (COACH, P1)):
                 reminder = session.scalars(select(Reminder).where(Reminder.recipient == recipient)).first()
                 assert reminder is not None
-                out = render(session, reminder, SOON - timedelta(hours=1))
+                out = render(session, reminder, SOON - timedelta(hours=1), ZONE)
                 assert isinstance(out, Outgoing)
                 assert f"<@{other}>" in out.text
                 assert "booking #1" in out.text
                 assert out.blocks
-                assert render(session, reminder, SOON) == Skip("session already began")
+                assert render(session, reminder, SOON, ZONE) == Skip("session already began")
         slack.command(P1, "/cba-book", "cancel 1")
         with sessions() as session:
             reminder = session.scalars(select(Reminder)).first()
-            assert isinstance(render(session, reminder, SOON - timedelta(hours=1)), Skip)  # type: ignore[arg-type]
+            assert isinstance(render(session, reminder, SOON - timedelta(hours=1), ZONE), Skip)  # type: ignore[arg-type]
 
 
 class TestExport:
@@ -645,7 +648,7 @@ class TestExport:
     ) -> None:
         slot_id = _slot(sessions, COACH, SOON)
         slack.command(P1, "/cba-book", str(slot_id))
-        export = exporter_for("bookings")
+        export = build_registry().exporters.get("bookings")
         assert export is not None
         with sessions() as session:
             csv_text = to_csv(export(session, None))
@@ -665,7 +668,7 @@ class TestDemo:
 
         for _ in range(2):
             with sessions.begin() as session:
-                load_demo(session, clock.now)
+                load_demo(session, clock.now, build_registry())
         with sessions() as session:
             assert session.scalar(select(func.count()).select_from(CoachingSlot)) == 10
             booking = session.scalars(select(CoachingBooking)).one()

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.fakeslack import FakeSlack
+from bot.console.fakeslack import FakeSlack
 from storage.models import CoachingBooking
 from tests.coaching_race import COACH, SECRET, TOKEN, click_body, fire_together, outcome, post_signed, racers, seed_race
 

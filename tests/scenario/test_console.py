@@ -15,11 +15,12 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.config import Settings
-from bot.console import run_console
-from bot.console_render import render_blocks
+from bot.console.console import run_console
+from bot.console.render import render_blocks
 from bot.demo import load_demo
-from bot.deps import Deps
+from bot.features import build_registry
+from bot.kernel.deps import Deps
+from bot.kernel.settings import Settings
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 
@@ -85,7 +86,7 @@ def _database(tmp_path: Path) -> str:
     upgrade(url)
     engine = make_engine(url)
     with make_sessionmaker(engine).begin() as session:
-        load_demo(session, NOW)
+        load_demo(session, NOW, build_registry())
     engine.dispose()
     return url
 

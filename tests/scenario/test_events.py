@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Bot
-from bot.driver import SlackDriver
-from bot.exports import exporter_for, to_csv
-from bot.fakeslack import FakeSlack
+from bot.console.driver import SlackDriver
+from bot.console.fakeslack import FakeSlack
+from bot.features import build_registry
 from bot.scheduler import tick
+from commands.common.csv_text import to_csv
 from storage.models import CheckIn, Cohort, Event, Reminder, Rsvp
 from tests.conftest import ORGANISER, Clock
 from tests.factories import database_snapshot, make_cohort, make_member
@@ -359,7 +360,9 @@ class TestRsvp:
         listing = _admin(slack, "events CBA3")
         assert "Late cancellations (1): Participant 001" in listing
         with sessions() as session:
-            exported = list(csv.reader(io.StringIO(to_csv(exporter_for("attendance")(session, "CBA3")))))  # type: ignore[misc]
+            exported = list(
+                csv.reader(io.StringIO(to_csv(build_registry().exporters.get("attendance")(session, "CBA3"))))
+            )  # type: ignore[misc]
         header, rows = exported[0], exported[1:]
         assert header[:2] == ["event_id", "cohort"]
         assert len(rows) == 3 * 3  # 3 participants x 3 days
@@ -424,7 +427,7 @@ def test_demo_step_places_four_days_with_reminders(sessions: sessionmaker[Sessio
 
     for _ in range(2):  # idempotent
         with sessions.begin() as session:
-            load_demo(session, clock.now)
+            load_demo(session, clock.now, build_registry())
     with sessions() as session:
         events = list(session.scalars(select(Event).order_by(Event.starts_at)))
         assert [e.kind for e in events] == ["online", "online", "in-person", "in-person"]

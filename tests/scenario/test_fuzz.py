@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.driver import SlackDriver
-from bot.fakeslack import FakeSlack
-from commands.registry import COMMANDS
+from bot.console.driver import SlackDriver
+from bot.console.fakeslack import FakeSlack
+from bot.kernel.commands import COMMANDS
 from storage.models import AuditEntry, Reminder
 from tests.conftest import ORGANISER
 from tests.factories import make_cohort, make_member

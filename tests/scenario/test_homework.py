@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.driver import Dispatched, SlackDriver
-from bot.fakeslack import FakeSlack
+from bot.console.driver import Dispatched, SlackDriver
+from bot.console.fakeslack import FakeSlack
 from commands.homework import views
 from storage.models import Assignment, Feedback, Member, Reminder, Submission
 from tests.conftest import ORGANISER, Clock

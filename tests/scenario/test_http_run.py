@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import slack_payloads as payloads
-from bot.fakeslack import FakeSlack
+from bot.console import slack_payloads as payloads
+from bot.console.fakeslack import FakeSlack
 from tests.process_helpers import bot_env, free_port, running_bot
 
 SECRET = "http-test-secret"

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.driver import SlackDriver
-from bot.fakeslack import FakeSlack
+from bot.console.driver import SlackDriver
+from bot.console.fakeslack import FakeSlack
 from commands.members import views
 from storage.models import AuditEntry, Member, Reminder, RoleGrant
 from tests.conftest import ORGANISER

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
-from bot.config import Settings
+from bot.console.fakeslack import FakeSlack
 from bot.demo import load_demo
-from bot.exports import exporter_for, to_csv
-from bot.fakeslack import FakeSlack
+from bot.features import build_registry
+from bot.kernel.settings import Settings
 from bot.roster_cli import import_roster
+from commands.common.csv_text import to_csv
 from storage.models import AuditEntry, Cohort, Member, RoleGrant
 from tests.factories import make_cohort
 from tests.factories_members import make_profile, snapshot
@@ -186,7 +187,7 @@ class TestDirectoryExport:
             country="DE",
         )
         session.commit()
-        export = exporter_for("directory")
+        export = build_registry().exporters.get("directory")
         assert export is not None
         rows = list(csv.reader(io.StringIO(to_csv(export(session, None)))))
         assert rows == [
@@ -203,10 +204,10 @@ class TestDemo:
         from datetime import UTC, datetime
 
         now = datetime(2026, 11, 25, tzinfo=UTC)
-        load_demo(session, now)
+        load_demo(session, now, build_registry())
         session.commit()
         first = snapshot(session)
-        load_demo(session, now)
+        load_demo(session, now, build_registry())
         session.commit()
         assert snapshot(session) == first
         members = list(session.scalars(select(Member)))

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import slack_payloads as payloads
 from bot.app import Bot
-from bot.driver import SlackDriver
-from bot.fakeslack import FakeSlack
-from bot.listener import Reply, Turn, on_command, on_event
+from bot.console import slack_payloads as payloads
+from bot.console.driver import SlackDriver
+from bot.console.fakeslack import FakeSlack
+from bot.kernel.commands import COMMANDS
+from bot.kernel.request import Reply, Turn, on_command, on_event
 from commands.common.errors import UsageError
-from commands.registry import COMMANDS
 from storage.models import AuditEntry, Member, ProcessedEvent
 from tests.conftest import ORGANISER
 
@@ -79,7 +79,7 @@ def _register_probe(bot: Bot, calls: list[str]) -> None:
             raise RuntimeError("boom")
         return Reply(f"stored {turn.text}")
 
-    from commands import registry
+    from bot.kernel import commands as registry
 
     # A test command name, known to the registry so that `help` and usage work as for real ones.
     registry.BY_NAME.setdefault("/cba-probe", registry.CommandSpec("/cba-probe", "probe", ""))
@@ -159,11 +159,3 @@ class TestEvents:
         slack.event(event, event_id="Ev0FLAKY", retry_num=1)
         slack.event(event, event_id="Ev0FLAKY", retry_num=2)
         assert len(attempts) == 2
-
-
-def test_unbuilt_commands_answer_coming_soon(slack: SlackDriver) -> None:
-    unbuilt = [c.name for c in COMMANDS if not c.implemented]
-    for name in unbuilt:
-        answer = slack.command(ORGANISER, name, "anything")
-        assert "coming soon" in answer.text
-        assert "/cba-help" in answer.text

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk import WebClient
@@ -14,12 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import build
-from bot.config import Settings
-from bot.driver import Dispatched, SlackDriver
-from bot.exports import exporter_for, to_csv
-from bot.fakeslack import Call, FakeSlack, Message
+from bot.console.driver import Dispatched, SlackDriver
+from bot.console.fakeslack import Call, FakeSlack, Message
+from bot.features import build_registry
+from bot.kernel.kinds import Outgoing, Skip
+from bot.kernel.settings import Settings
+from commands.common.csv_text import to_csv
 from commands.questions.nudge import render_nudge
-from commands.reminders.kinds import Outgoing, Skip
 from storage.models import Answer, Member, Question, QuestionRouting, Reminder
 from tests.conftest import ORGANISER, SIGNING_SECRET, Clock, with_settings
 from tests.factories_questions import QUESTIONS_CHANNEL, make_alumni, make_person, make_routing
@@ -521,7 +523,7 @@ class TestNudge:
     def _nudge(self, sessions: sessionmaker[Session], now: Any) -> Outgoing | Skip:
         with sessions.begin() as session:
             reminder = session.scalars(select(Reminder).where(Reminder.kind == "question_nudge")).one()
-            return render_nudge(session, reminder, now)
+            return render_nudge(session, reminder, now, ZoneInfo("Europe/Brussels"))
 
     def test_an_unanswered_question_is_brought_up_once(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict, clock: Clock
@@ -583,7 +585,7 @@ class TestAnonymous:
             ask(slack, "U0JAN", "search funding"),
         ]
         with sessions() as session:
-            exporter = exporter_for("questions")
+            exporter = build_registry().exporters.get("questions")
             assert exporter is not None
             export = to_csv(exporter(session, None))
 

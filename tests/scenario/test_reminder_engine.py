@@ -18,16 +18,22 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Bot, build
-from bot.config import Settings
-from bot.fakeslack import Call, FakeSlack
+from bot.console.fakeslack import Call, FakeSlack
+from bot.kernel import delivery as engine
+from bot.kernel.delivery import MAX_ATTEMPTS, Pacer, claim, deliver_due
+from bot.kernel.registry import Registry
+from bot.kernel.settings import Settings
 from bot.scheduler import start_clock, tick
-from commands.reminders import engine
-from commands.reminders.engine import MAX_ATTEMPTS, Pacer, claim, deliver_due
 from storage.models import Reminder
 from tests.conftest import Clock
-from tests.reminder_probe import STALE_SUBJECT, add_probes, key_of
+from tests.reminder_probe import STALE_SUBJECT, add_probes, key_of, probe_registry
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return probe_registry()
 
 
 def _users(fake: FakeSlack, count: int, prefix: str = "U0P") -> list[str]:
@@ -77,9 +83,13 @@ class TestDelivery:
             add_probes(session, users[:1], due_at=clock.now + timedelta(minutes=5))
             add_probes(session, users[1:], due_at=clock.now + timedelta(minutes=5), subject_id=STALE_SUBJECT)
         clock.advance(timedelta(hours=2))  # nobody ticked: the bot was down
-        caplog.set_level(logging.INFO, logger="commands.reminders.engine")
+        caplog.set_level(logging.INFO, logger="bot.kernel.delivery")
         restarted = build(
-            settings, client=WebClient(token="xoxb-t", base_url=fake_slack.url), sessions=sessions, clock=clock
+            settings,
+            client=WebClient(token="xoxb-t", base_url=fake_slack.url),
+            sessions=sessions,
+            clock=clock,
+            registry=probe_registry(),
         )
         scheduler = start_clock(restarted.deps, seconds=3600)  # the real clock: it ticks once at start-up
         try:
@@ -202,6 +212,8 @@ class TestDelivery:
             pacer=Pacer(),
             pause=engine._Pause(),
             report=engine.DeliveryReport(),
+            renderers=bot.deps.renderers,
+            zone=bot.deps.zone,
         )
         work.deliver(rows)
         assert [m.channel for m in fake_slack.messages] == [fake_slack.dm_channel(users[1])]

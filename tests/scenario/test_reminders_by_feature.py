@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Bot
-from bot.driver import SlackDriver
-from bot.fakeslack import FakeSlack
+from bot.console.driver import SlackDriver
+from bot.console.fakeslack import FakeSlack
 from bot.scheduler import tick
 from storage.models import Reminder
 from tests.conftest import ORGANISER, Clock

@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.driver import SlackDriver
-from bot.exports import exporter_for, to_csv
-from bot.fakeslack import FakeSlack
+from bot.console.driver import SlackDriver
+from bot.console.fakeslack import FakeSlack
+from bot.features import build_registry
 from commands.common.actors import Actor
+from commands.common.csv_text import to_csv
 from commands.members.service import erase
 from storage.models import Base, Member
 from tests.conftest import ORGANISER
@@ -132,7 +133,7 @@ class TestReportMessage:
         assert ":large_blue_square: check-ins" in comment
 
     def test_export_has_the_same_numbers(self, sessions: sessionmaker[Session], seeded: dict[str, Any]) -> None:
-        export = exporter_for("report")
+        export = build_registry().exporters.get("report")
         assert export is not None
         with sessions() as session:
             only = _csv(to_csv(export(session, "cba3")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.fakeslack import validate_blocks
+from bot.console.fakeslack import validate_blocks
 from commands.coaching import views
 from commands.coaching.parse import AddSlots
 from commands.coaching.service import AskFold, Page

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import ConfigError, load_settings, parse_duration
+from bot.kernel.settings import ConfigError, load_settings, parse_duration
 
 
 class TestParseDuration:

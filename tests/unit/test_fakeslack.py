@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.fakeslack import FakeSlack, validate_blocks
+from bot.console.fakeslack import FakeSlack, validate_blocks
 
 
 @pytest.fixture

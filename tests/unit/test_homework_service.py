@@ -12,16 +12,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.demo import load_demo
-from bot.exports import exporter_for, to_csv
+from bot.features import build_registry
+from bot.kernel.kinds import Outgoing, Skip
 from commands.common.actors import Actor, load_actor
+from commands.common.csv_text import to_csv
 from commands.homework import service
 from commands.homework.reminders import render
-from commands.reminders.kinds import Outgoing, Skip, renderer_for
 from storage.models import Assignment, Cohort, Feedback, Member, Reminder, Submission
 from tests.factories import make_cohort, make_member
 from tests.factories_homework import make_assignment, make_feedback, make_submission
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+ZONE = BRUSSELS
 OFFSETS = (timedelta(days=3), timedelta(days=1))
 ORGANISER = "U0ORGANISER"
 
@@ -164,13 +166,13 @@ def _open_rows(session: Session, assignment: Assignment) -> list[Reminder]:
 
 def _send_due(session: Session, until: datetime) -> list[tuple[str, str, Outgoing | Skip]]:
     """What a delivery loop would do: render every pending reminder due by `until`, at its time."""
-    renderer = renderer_for("homework")
+    renderer = build_registry().renderers.get("homework")
     assert renderer is render
     results = []
     for row in session.scalars(
         select(Reminder).where(Reminder.status == "pending", Reminder.due_at <= until).order_by(Reminder.due_at)
     ):
-        outcome = renderer(session, row, row.due_at)
+        outcome = renderer(session, row, row.due_at, ZONE)
         row.status = "sent" if isinstance(outcome, Outgoing) else "skipped"
         results.append((row.recipient, row.offset_label, outcome))
     session.flush()
@@ -203,7 +205,7 @@ class TestReminders:
             session, actor(session, "U0PART1"), assignment.id, text="done", link=None, now=self.NOW + timedelta(days=1)
         )
         for row in p1_rows:
-            assert render(session, row, row.due_at) == Skip("already submitted")
+            assert render(session, row, row.due_at, ZONE) == Skip("already submitted")
         sent = _send_due(session, self.DUE)
         outgoing = sorted((who, label) for who, label, outcome in sent if isinstance(outcome, Outgoing))
         assert outgoing == sorted((f"U0PART{n}", label) for n in (2, 3) for label in ("3d", "1d"))
@@ -229,10 +231,10 @@ class TestReminders:
     def test_withdrawn_or_already_due_assignments_are_skipped(self, session: Session, cohort: Cohort) -> None:
         assignment = create(session, cohort, date(2026, 12, 15), now=self.NOW)
         row = _open_rows(session, assignment)[0]
-        assert isinstance(render(session, row, row.due_at), Outgoing)
-        assert render(session, row, self.DUE) == Skip("the assignment is already due")
+        assert isinstance(render(session, row, row.due_at, ZONE), Outgoing)
+        assert render(session, row, self.DUE, ZONE) == Skip("the assignment is already due")
         service.withdraw(session, actor(session, ORGANISER), assignment.id, now=self.NOW)
-        assert render(session, row, row.due_at) == Skip("the assignment was withdrawn")
+        assert render(session, row, row.due_at, ZONE) == Skip("the assignment was withdrawn")
         assert _open_rows(session, assignment) == []
 
     def test_changing_the_due_date_moves_the_reminders(self, session: Session, cohort: Cohort) -> None:
@@ -264,7 +266,7 @@ class TestExport:
         make_submission(session, first, p1, due - timedelta(days=1))
         latest = make_submission(session, first, p1, due + timedelta(hours=2))
         make_feedback(session, latest, coach, "ok", due + timedelta(hours=3))
-        export = exporter_for("homework")
+        export = build_registry().exporters.get("homework")
         assert export is not None
         rows = list(csv.DictReader(io.StringIO(to_csv(export(session, "cba3")))))
         assert [(r["assignment_id"], r["slack_id"]) for r in rows] == [
@@ -286,8 +288,8 @@ class TestExport:
 class TestDemo:
     def test_adds_an_assignment_a_submission_and_feedback_once(self, session: Session) -> None:
         now = datetime(2026, 11, 25, 9, tzinfo=UTC)
-        load_demo(session, now)
-        load_demo(session, now + timedelta(minutes=5))
+        load_demo(session, now, build_registry())
+        load_demo(session, now + timedelta(minutes=5), build_registry())
         [assignment] = session.scalars(select(Assignment)).all()
         assert assignment.cohort.code == "CBA3"
         assert assignment.due_at > now

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.fakeslack import validate_blocks, validate_view
+from bot.console.fakeslack import validate_blocks, validate_view
 from commands.homework import views
 from commands.homework.service import Detail, Mine, Progress, StatusReport
 from storage.models import Assignment, Cohort, Feedback, Member, Submission

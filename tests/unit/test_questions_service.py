@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.demo import load_demo
-from bot.exports import exporter_for, to_csv
+from bot.features import build_registry
 from commands.common.actors import Actor
+from commands.common.csv_text import to_csv
 from commands.questions import service
 from storage.models import Answer, Member, Question
 from tests.factories_questions import make_alumni, make_answer, make_person, make_question, make_routing
@@ -88,7 +89,7 @@ class TestExportAndDemo:
         asker = make_person(session, None, "U0ASK", "Paula Private", "participant", email="paula@example.org")
         make_question(session, asker, "Named question", created_at=NOW)
         make_question(session, asker, "Anonymous question", created_at=NOW, anonymous=True)
-        exporter = exporter_for("questions")
+        exporter = build_registry().exporters.get("questions")
         assert exporter is not None
         lines = to_csv(exporter(session, None)).splitlines()
         assert lines[0].startswith("question,asked_at,asker")
@@ -98,8 +99,8 @@ class TestExportAndDemo:
         assert "paula@" not in lines[2]
 
     def test_demo_has_a_question_with_an_answer_and_is_idempotent(self, session: Session) -> None:
-        load_demo(session, NOW)
-        load_demo(session, NOW)
+        load_demo(session, NOW, build_registry())
+        load_demo(session, NOW, build_registry())
         [question] = session.scalars(select(Question)).all()
         assert len(question.answers) == 1
 

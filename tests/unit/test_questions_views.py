@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.fakeslack import validate_blocks, validate_view
+from bot.console.fakeslack import validate_blocks, validate_view
 from commands.questions import views
 from commands.questions.service import Page
 from storage.models import Answer, Member, Question

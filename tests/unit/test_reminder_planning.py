@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from commands.reminders.planning import cancel_reminders, sync_reminders
+from bot.kernel.planning import cancel_reminders, sync_reminders
 from storage.models import Reminder
 
 START = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)

@@ -26,8 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import build
-from bot.config import Settings
-from bot.console_render import (
+from bot.console.driver import Dispatched, SlackDriver
+from bot.console.fakeslack import Call, FakeSlack
+from bot.console.render import (
     Choice,
     JsonDict,
     Style,
@@ -37,10 +38,9 @@ from bot.console_render import (
     render_view,
     text_of,
 )
-from bot.demo import ALUMNI_COHORT, CURRENT_COHORT, QUESTIONS_CHANNEL
-from bot.deps import Deps
-from bot.driver import Dispatched, SlackDriver
-from bot.fakeslack import Call, FakeSlack
+from bot.kernel.deps import Deps
+from bot.kernel.settings import Settings
+from commands.common.demo_cast import ALUMNI_COHORT, CURRENT_COHORT, QUESTIONS_CHANNEL
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Cohort, Member, RoleGrant
 

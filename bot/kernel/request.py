@@ -26,11 +26,11 @@ from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
+from bot.kernel.commands import spec
+from bot.kernel.deps import Deps
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors
 from commands.common.text import truncate
-from commands.registry import spec
 from storage.models import ProcessedEvent
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
-from bot import slack_payloads as payloads
-from bot.executor import TrackingExecutor
+from bot.console import slack_payloads as payloads
+from bot.kernel.executor import TrackingExecutor
 
 if TYPE_CHECKING:
-    from bot.fakeslack import FakeSlack
+    from bot.console.fakeslack import FakeSlack
 
 
 @dataclass

@@ -23,7 +23,6 @@ class CommandSpec:
     description: str
     usage_hint: str
     usages: tuple[Usage, ...] = field(default_factory=tuple)
-    implemented: bool = True
 
     def usages_for(self, roles: frozenset[str]) -> list[Usage]:
         return [usage for usage in self.usages if roles & set(usage.roles)]
@@ -55,7 +54,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "searches members who opted in",
             ),
         ),
-        implemented=True,
     ),
     CommandSpec(
         "/cba-profile",
@@ -68,7 +66,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
             Usage("/cba-profile export", "/cba-profile export", "sends you everything stored about you"),
             Usage("/cba-profile delete", "/cba-profile delete", "erases your personal data"),
         ),
-        implemented=True,
     ),
     CommandSpec(
         "/cba-slots",
@@ -84,7 +81,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
             Usage("/cba-slots [list]", "/cba-slots", "your slots from now on", ("coach",)),
             Usage("/cba-slots remove SLOT-ID", "/cba-slots remove 12", "withdraws a slot", ("coach", "organiser")),
         ),
-        implemented=True,
     ),
     CommandSpec(
         "/cba-book",
@@ -101,7 +97,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("participant", "coach", "organiser"),
             ),
         ),
-        implemented=True,
     ),
     CommandSpec(
         "/cba-homework",
@@ -170,7 +165,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
             Usage("/cba-ask search WORDS", "/cba-ask search funding", "past questions and answers"),
             Usage("/cba-ask resolve QUESTION-ID", "/cba-ask resolve 7", "marks your question resolved"),
         ),
-        implemented=True,
     ),
     CommandSpec(
         "/cba-admin",
@@ -228,7 +222,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
             ),
             Usage("/cba-admin report [COHORT]", "/cba-admin report CBA2", "engagement report", ("organiser",)),
         ),
-        implemented=True,
     ),
 )
 

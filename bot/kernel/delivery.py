@@ -28,11 +28,12 @@ import urllib.error
 import uuid
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -40,10 +41,9 @@ from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.deps import Deps
-from bot.scheduler import on_tick
-from bot.slack_client import make_client
-from commands.reminders.kinds import Outgoing, Skip, renderer_for
+from bot.kernel.deps import Deps
+from bot.kernel.kinds import Outgoing, Renderer, Skip
+from bot.kernel.slack_client import make_client
 from storage.models import Reminder
 
 log = logging.getLogger(__name__)
@@ -92,13 +92,19 @@ _T: Table = Reminder.__table__  # type: ignore[assignment]
 
 
 class DeliveryParts(Protocol):
-    """What delivery needs; `bot.deps.Deps` is one."""
+    """What delivery needs; `bot.kernel.deps.Deps` is one."""
 
     @property
     def sessions(self) -> sessionmaker[Session]: ...
 
     @property
     def client(self) -> WebClient: ...
+
+    @property
+    def renderers(self) -> Mapping[str, Renderer]: ...
+
+    @property
+    def zone(self) -> ZoneInfo: ...
 
 
 @dataclass
@@ -301,7 +307,11 @@ class _Batch:
         pacer: Pacer,
         pause: _Pause,
         report: DeliveryReport,
+        renderers: Mapping[str, Renderer],
+        zone: ZoneInfo,
     ) -> None:
+        self.renderers = renderers
+        self.zone = zone
         self.link = link
         self.client = client
         self.now = now
@@ -336,13 +346,13 @@ class _Batch:
                     # Cancelled, moved or re-claimed (our lease expired) since we claimed it.
                     self.report.lost_lease += 1
                     continue
-                renderer = renderer_for(reminder.kind)
+                renderer = self.renderers.get(reminder.kind)
                 if renderer is None:
                     # A kind this process does not know (yet): retried, then failed, never silently dropped.
                     failures.append((claimed, f"no renderer for kind {reminder.kind!r}"))
                     continue
                 try:
-                    result = renderer(session, reminder, self.now)
+                    result = renderer(session, reminder, self.now, self.zone)
                 except Exception as exc:
                     log.exception("rendering reminder #%s failed", claimed.id)
                     failures.append((claimed, f"renderer error: {type(exc).__name__}"))
@@ -505,7 +515,17 @@ def deliver_due(
             if not rows:
                 break
             report.claimed += len(rows)
-            work = _Batch(link, client, now=now, worker_id=worker_id, pacer=pacer, pause=pause, report=report)
+            work = _Batch(
+                link,
+                client,
+                now=now,
+                worker_id=worker_id,
+                pacer=pacer,
+                pause=pause,
+                report=report,
+                renderers=parts.renderers,
+                zone=parts.zone,
+            )
             if not work.deliver(_interleave(rows)):
                 break
     finally:
@@ -540,6 +560,5 @@ def engine_client(deps: Deps) -> WebClient:
     return client
 
 
-@on_tick("reminders", order=100)  # after every hook that plans
 def deliver_reminders(deps: Deps) -> None:
     deliver_due(deps, now=deps.clock(), worker_id=WORKER_ID, client=engine_client(deps))

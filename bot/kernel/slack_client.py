@@ -6,7 +6,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from bot.config import Settings
+from bot.kernel.settings import Settings
 
 
 def make_client(settings: Settings, *, retry_rate_limits: bool = True, token: str | None = None) -> WebClient:

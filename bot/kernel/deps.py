@@ -1,0 +1,39 @@
+"""What every listener and job needs, built once by the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.kernel.executor import TrackingExecutor
+from bot.kernel.kinds import Renderer
+from bot.kernel.registry import Registry
+from bot.kernel.settings import Settings
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    client: WebClient
+    executor: TrackingExecutor
+    clock: Callable[[], datetime] = system_clock
+    registry: Registry = field(default_factory=Registry)
+
+    @property
+    def renderers(self) -> Mapping[str, Renderer]:
+        return self.registry.renderers
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """CBA_TIMEZONE: where a member's own zone is unknown, and the fallback inside `<!date>` tokens."""
+        return self.settings.zone

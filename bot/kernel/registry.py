@@ -1,0 +1,112 @@
+"""The Registry: everything the features contribute, as data, built once and passed around.
+
+Each feature fills one in `register(registry)`; the app factory hands it to Bolt, the scheduler,
+the delivery engine, the CLI and the console. Tests build their own. No module-level lists, no
+registration by import side effect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import Member
+
+if TYPE_CHECKING:
+    from bot.kernel.deps import Deps
+    from bot.kernel.kinds import Renderer
+    from bot.kernel.request import ActionHandler, CommandHandler, EventHandler, Reply, Turn, ViewHandler
+
+    AdminHandler = Callable[[Turn, str], Reply | None]
+
+TickHook = Callable[["Deps"], None]
+# `fn(session, now, members_by_slack_id)`: a feature's demo data; idempotent on its own.
+DemoStep = Callable[[Session, datetime, dict[str, Member]], None]
+# An exporter yields the header row, then the data rows (`cba-bot export KIND`).
+Exporter = Callable[[Session, str | None], Iterable[Sequence[Any]]]
+# `fn(session, member)` -> JSON-able data for `/cba-profile export`.
+ExportSection = Callable[[Session, Member], Any]
+# `fn(session, member, now)`: runs before a member's personal data is erased.
+ErasureStep = Callable[[Session, Member, datetime], None]
+ActionMatcher = str | re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Tick:
+    name: str
+    order: int
+    fn: TickHook
+
+
+@dataclass
+class Registry:
+    commands: dict[str, CommandHandler] = field(default_factory=dict)
+    actions: list[tuple[ActionMatcher, ActionHandler]] = field(default_factory=list)
+    views: list[tuple[str, ViewHandler]] = field(default_factory=list)
+    events: list[tuple[str, EventHandler]] = field(default_factory=list)
+    admin: dict[str, AdminHandler] = field(default_factory=dict)
+    ticks: list[Tick] = field(default_factory=list)
+    demo_steps: list[DemoStep] = field(default_factory=list)
+    exporters: dict[str, Exporter] = field(default_factory=dict)
+    renderers: dict[str, Renderer] = field(default_factory=dict)
+    export_sections: dict[str, ExportSection] = field(default_factory=dict)
+    erasure_steps: list[ErasureStep] = field(default_factory=list)
+
+    # --- Slack listeners ----------------------------------------------------------------------
+
+    def command(self, name: str, handler: CommandHandler) -> None:
+        _unique(self.commands, name, "slash command")
+        self.commands[name] = handler
+
+    def action(self, action_id: ActionMatcher, handler: ActionHandler) -> None:
+        self.actions.append((action_id, handler))
+
+    def view(self, callback_id: str, handler: ViewHandler) -> None:
+        self.views.append((callback_id, handler))
+
+    def event(self, event_type: str, handler: EventHandler) -> None:
+        self.events.append((event_type, handler))
+
+    def admin_subcommand(self, handler: AdminHandler, *names: str) -> None:
+        """Route `/cba-admin NAME rest…` to `handler(turn, rest)`."""
+        for name in names:
+            _unique(self.admin, name, "/cba-admin subcommand")
+            self.admin[name] = handler
+
+    # --- the clock, data and the delivery engine ------------------------------------------------
+
+    def tick(self, name: str, fn: TickHook, *, order: int = 0) -> None:
+        """Run `fn(deps)` on every scheduler tick, lowest `order` first (planning before delivery)."""
+        if any(tick.name == name for tick in self.ticks):
+            raise ValueError(f"tick hook {name!r} registered twice")
+        self.ticks.append(Tick(name, order, fn))
+        self.ticks.sort(key=lambda tick: tick.order)
+
+    def demo_step(self, fn: DemoStep) -> None:
+        self.demo_steps.append(fn)
+
+    def exporter(self, kind: str, fn: Exporter) -> None:
+        _unique(self.exporters, kind, "export kind")
+        self.exporters[kind] = fn
+
+    def reminder_kind(self, kind: str, renderer: Renderer) -> None:
+        """What a queued message of `kind` says, decided by `renderer` at send time."""
+        _unique(self.renderers, kind, "message kind")
+        self.renderers[kind] = renderer
+
+    def export_section(self, name: str, fn: ExportSection) -> None:
+        _unique(self.export_sections, name, "export section")
+        self.export_sections[name] = fn
+
+    def erasure_step(self, fn: ErasureStep) -> None:
+        self.erasure_steps.append(fn)
+
+
+def _unique(table: dict[str, Any], key: str, what: str) -> None:
+    if key in table:
+        raise ValueError(f"{what} {key!r} registered twice")
