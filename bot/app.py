@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.features import build_registry
 from bot.kernel.admin import COMMAND as ADMIN_COMMAND
 from bot.kernel.admin import dispatcher as admin_dispatcher
+from bot.kernel.courier import Courier
 from bot.kernel.deps import Deps, system_clock
 from bot.kernel.executor import TrackingExecutor
 from bot.kernel.registry import Registry
@@ -53,6 +54,7 @@ def build(
         clock=clock or system_clock,
         registry=registry,
     )
+    deps.courier = Courier(deps)
     # Bolt switches to OAuth mode by itself when these are in the environment; this is a single-workspace app.
     for variable in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
         os.environ.pop(variable, None)

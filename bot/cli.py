@@ -168,6 +168,8 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
         # Let listeners that already acknowledged finish their transaction.
         bot.deps.executor.wait_idle(timeout=10)
         bot.deps.executor.shutdown(wait=False)
+        if bot.deps.courier is not None:
+            bot.deps.courier.stop()
     return 0
 
 

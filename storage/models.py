@@ -152,9 +152,13 @@ REMINDER_STATUSES = ("pending", "claimed", "sent", "skipped", "failed", "cancell
 
 
 class Reminder(Base):
-    """A message due at an instant, to one recipient (user or channel id).
+    """The outbox: one Slack side effect due at an instant, for one recipient (user or channel id).
 
-    `dedupe_key` makes planning idempotent: one row per subject, offset and recipient.
+    Reminders and every other message, DM, file, message edit and Home refresh the bot sends because
+    something changed are rows here, written in the same transaction as the change and delivered by
+    the engine (bot.kernel.delivery). `kind` names the renderer that decides at send time what to
+    send; `payload` holds what a one-off message says. `dedupe_key` makes planning idempotent.
+    `depends_on` holds a row back until that row is delivered (an edit or thread reply needs its ts).
     """
 
     __tablename__ = "reminders"
@@ -180,6 +184,14 @@ class Reminder(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    method: Mapped[str] = mapped_column(String(32), default="chat.postMessage", server_default="chat.postMessage")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    depends_on: Mapped[int | None] = mapped_column(Integer, index=True)
+    slack_permalink: Mapped[str | None] = mapped_column(String(500))
+
+
+# The outbox is the reminders table, generalised (SPEC 3, durable side effects).
+OutboxMessage = Reminder
 
 
 # --- members: directory and privacy (issue 3) ---------------------------------------------------

@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level="WARNING",
     )
     bot = build(settings)
-    driver = SlackDriver(bot.app, bot.deps.executor, SECRET)
+    driver = SlackDriver(bot.app, bot.deps, SECRET)
     statuses: list[int] = []
 
     def clicker(user: str, url: str) -> Callable[[], None]:

@@ -199,12 +199,15 @@ def bot(
     yield built
     built.deps.executor.wait_idle(timeout=10)
     built.deps.executor.shutdown(wait=True)
+    if built.deps.courier is not None:
+        built.deps.courier.wait_idle(timeout=10)
+        built.deps.courier.stop()
 
 
 @pytest.fixture
 def slack(bot: Bot, fake_slack: FakeSlack) -> SlackDriver:
     """Send signed requests through the bot's whole Bolt pipeline."""
-    return SlackDriver(bot.app, bot.deps.executor, SIGNING_SECRET, fake=fake_slack)
+    return SlackDriver(bot.app, bot.deps, SIGNING_SECRET, fake=fake_slack)
 
 
 def with_settings(settings: Settings, **changes: object) -> Settings:

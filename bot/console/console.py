@@ -107,13 +107,15 @@ def run_console(
         bot = build(console_settings, client=WebClient(token=TOKEN, base_url=fake.url), sessions=sessions)
         if extend is not None:
             extend(bot.app, bot.deps)
-        driver = SlackDriver(bot.app, bot.deps.executor, secret, fake=fake)
+        driver = SlackDriver(bot.app, bot.deps, secret, fake=fake)
         terminal = Terminal.over(stdin, stdout)
         return Console(fake, driver, sessions, console_settings, terminal, people, channels).run(as_name)
     finally:
         if bot is not None:
             bot.deps.executor.wait_idle(timeout=10)
             bot.deps.executor.shutdown(wait=False)
+            if bot.deps.courier is not None:
+                bot.deps.courier.stop()
         fake.stop()
         engine.dispose()
         bolt_log.setLevel(bolt_level)

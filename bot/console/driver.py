@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
 from bot.console import slack_payloads as payloads
-from bot.kernel.executor import TrackingExecutor
+from bot.kernel.deps import Deps
 
 if TYPE_CHECKING:
     from bot.console.fakeslack import FakeSlack
@@ -44,11 +44,9 @@ class Dispatched:
 
 
 class SlackDriver:
-    def __init__(
-        self, app: App, executor: TrackingExecutor, signing_secret: str, *, fake: FakeSlack | None = None
-    ) -> None:
+    def __init__(self, app: App, deps: Deps, signing_secret: str, *, fake: FakeSlack | None = None) -> None:
         self.app = app
-        self.executor = executor
+        self.deps = deps
         self.secret = signing_secret
         # With a fake Slack, response_urls and trigger_ids are ones it will accept.
         self.fake = fake
@@ -73,8 +71,14 @@ class SlackDriver:
         headers.update(extra_headers or {})
         response = self.app.dispatch(BoltRequest(body=body, headers=dict(headers)))
         if wait:
-            self.executor.wait_idle(timeout=15)
+            self.settle()
         return Dispatched(status=response.status, body=response.body or "")
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait for the work a request set off: listeners still running, then the messages they queued."""
+        self.deps.executor.wait_idle(timeout=timeout)
+        if self.deps.courier is not None:
+            self.deps.courier.wait_idle(timeout=timeout)
 
     def command(self, user_id: str, command: str, text: str = "", **kwargs: Any) -> Dispatched:
         fields = payloads.slash_command(user_id, command, text, **self._handles(kwargs))

@@ -42,8 +42,9 @@ from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kernel.deps import Deps
-from bot.kernel.kinds import Outgoing, Renderer, Skip
+from bot.kernel.kinds import DeliveredHook, Outgoing, Renderer, Skip
 from bot.kernel.slack_client import make_client
+from bot.kernel.slack_send import send
 from storage.models import Reminder
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class _Claimed:
     id: int
     recipient: str
     attempts: int
+    kind: str = ""
 
 
 def claim(session: Session, *, now: datetime, worker_id: str, batch: int, lease: timedelta) -> list[_Claimed]:
@@ -200,10 +202,10 @@ def claim(session: Session, *, now: datetime, worker_id: str, batch: int, lease:
         update(_T)
         .where(_T.c.id.in_(due.scalar_subquery()))
         .values(status="claimed", claimed_by=worker_id, lease_until=now + lease, attempts=_T.c.attempts + 1)
-        .returning(_T.c.id, _T.c.recipient, _T.c.attempts, _T.c.due_at)
+        .returning(_T.c.id, _T.c.recipient, _T.c.attempts, _T.c.due_at, _T.c.kind)
     )
     rows = sorted(session.execute(statement).all(), key=lambda row: (row.due_at, row.id))
-    return [_Claimed(row.id, row.recipient, row.attempts) for row in rows]
+    return [_Claimed(row.id, row.recipient, row.attempts, row.kind) for row in rows]
 
 
 def _interleave(rows: list[_Claimed]) -> list[_Claimed]:
@@ -235,6 +237,7 @@ _MARK_SENT = (
         sent_at=bindparam("at"),
         slack_channel=bindparam("channel"),
         slack_ts=bindparam("ts"),
+        slack_permalink=bindparam("permalink"),
         last_error=None,
         lease_until=None,
     )
@@ -309,8 +312,10 @@ class _Batch:
         report: DeliveryReport,
         renderers: Mapping[str, Renderer],
         zone: ZoneInfo,
+        delivered: Mapping[str, DeliveredHook] | None = None,
     ) -> None:
         self.renderers = renderers
+        self.delivered = delivered or {}
         self.zone = zone
         self.link = link
         self.client = client
@@ -382,26 +387,38 @@ class _Batch:
         return True
 
     def _post(self, claimed: _Claimed, message: Outgoing) -> str:
-        kwargs: dict[str, Any] = {"channel": claimed.recipient, "text": message.text}
-        if message.blocks:
-            kwargs["blocks"] = message.blocks
         try:
-            response = self.client.chat_postMessage(**kwargs)
+            sent = send(self.client, claimed.recipient, message)
         except SlackApiError as exc:
             return self._slack_error(claimed, exc)
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             self._retry_or_fail(claimed, f"connection error: {type(exc).__name__}")
             return "retry"
-        self._write(
-            _MARK_SENT,
-            {
-                "row_id": claimed.id,
-                "me": self.me,
-                "at": self.now,
-                "channel": str(response.get("channel") or claimed.recipient),
-                "ts": str(response.get("ts") or ""),
-            },
-        )
+        except (KeyError, ValueError, TypeError) as exc:
+            # A row whose payload cannot be sent as it is: no retry will help.
+            self._write(_fenced(claimed.id, self.me).values(status="failed", last_error=f"bad row: {exc!r}"[:200]))
+            self.report.failed += 1
+            return "failed"
+        parameters = {
+            "row_id": claimed.id,
+            "me": self.me,
+            "at": self.now,
+            "channel": sent.channel or claimed.recipient,
+            "ts": sent.ts or "",
+            "permalink": sent.permalink,
+        }
+        hook = self.delivered.get(claimed.kind)
+        if hook is None:
+            self._write(_MARK_SENT, parameters)
+        else:
+            # The outcome and what the feature records of it (a post's ts on its question…) commit together.
+            with self.link.begin() as session:
+                if session.execute(_MARK_SENT, parameters).rowcount:  # type: ignore[attr-defined]
+                    row = session.get(Reminder, claimed.id)
+                    if row is not None:
+                        hook(session, row)
+                else:
+                    self.report.lost_lease += 1
         self.report.sent += 1
         return "sent"
 
@@ -491,17 +508,30 @@ def _retry_after(exc: SlackApiError) -> int:
 def deliver_due(
     parts: DeliveryParts,
     *,
-    now: datetime,
     worker_id: str,
+    now: datetime | None = None,
+    clock: Callable[[], datetime] | None = None,
     batch: int = DEFAULT_BATCH,
     lease: timedelta = DEFAULT_LEASE,
     client: WebClient | None = None,
     pacer: Pacer | None = None,
     max_batches: int = MAX_BATCHES_PER_CALL,
 ) -> DeliveryReport:
-    """Deliver every reminder due at `now`, batch after batch, until none is left or Slack says wait."""
+    """Deliver every row due, batch after batch, until none is left or Slack says wait.
+
+    The clock is read for each batch (`now` stands for a clock that stays put).
+    """
+    if clock is None:
+        if now is None:
+            raise ValueError("deliver_due needs a clock or now")
+        fixed = now
+
+        def clock() -> datetime:
+            return fixed
+
     report = DeliveryReport()
     pause = _pause_for(parts.sessions, worker_id)
+    now = clock()
     if pause.until is not None and now < pause.until:
         return report
     pause.until = None
@@ -510,6 +540,7 @@ def deliver_due(
     link = _Link(parts.sessions)
     try:
         for _ in range(max_batches):
+            now = clock()
             with link.begin() as session:
                 rows = claim(session, now=now, worker_id=worker_id, batch=batch, lease=lease)
             if not rows:
@@ -525,6 +556,7 @@ def deliver_due(
                 report=report,
                 renderers=parts.renderers,
                 zone=parts.zone,
+                delivered=getattr(parts, "delivered", None),
             )
             if not work.deliver(_interleave(rows)):
                 break
@@ -561,4 +593,8 @@ def engine_client(deps: Deps) -> WebClient:
 
 
 def deliver_reminders(deps: Deps) -> None:
-    deliver_due(deps, now=deps.clock(), worker_id=WORKER_ID, client=engine_client(deps))
+    """The tick's delivery: through the process's courier, so that it never runs beside it."""
+    if deps.courier is not None:
+        deps.courier.deliver_now()
+    else:
+        deliver_due(deps, clock=deps.clock, worker_id=WORKER_ID, client=engine_client(deps))

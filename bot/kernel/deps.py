@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kernel.executor import TrackingExecutor
-from bot.kernel.kinds import Renderer
+from bot.kernel.kinds import DeliveredHook, Renderer
 from bot.kernel.registry import Registry
 from bot.kernel.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.kernel.courier import Courier
 
 
 def system_clock() -> datetime:
@@ -28,10 +32,15 @@ class Deps:
     executor: TrackingExecutor
     clock: Callable[[], datetime] = system_clock
     registry: Registry = field(default_factory=Registry)
+    courier: Courier | None = None
 
     @property
     def renderers(self) -> Mapping[str, Renderer]:
         return self.registry.renderers
+
+    @property
+    def delivered(self) -> Mapping[str, DeliveredHook]:
+        return self.registry.delivered
 
     @property
     def zone(self) -> ZoneInfo:

@@ -19,7 +19,7 @@ from storage.models import Member
 
 if TYPE_CHECKING:
     from bot.kernel.deps import Deps
-    from bot.kernel.kinds import Renderer
+    from bot.kernel.kinds import DeliveredHook, Renderer
     from bot.kernel.request import ActionHandler, CommandHandler, EventHandler, Reply, Turn, ViewHandler
 
     AdminHandler = Callable[[Turn, str], Reply | None]
@@ -54,6 +54,7 @@ class Registry:
     demo_steps: list[DemoStep] = field(default_factory=list)
     exporters: dict[str, Exporter] = field(default_factory=dict)
     renderers: dict[str, Renderer] = field(default_factory=dict)
+    delivered: dict[str, DeliveredHook] = field(default_factory=dict)
     export_sections: dict[str, ExportSection] = field(default_factory=dict)
     erasure_steps: list[ErasureStep] = field(default_factory=list)
 
@@ -98,6 +99,11 @@ class Registry:
         """What a queued message of `kind` says, decided by `renderer` at send time."""
         _unique(self.renderers, kind, "message kind")
         self.renderers[kind] = renderer
+
+    def on_delivered(self, kind: str, hook: DeliveredHook) -> None:
+        """Run `hook(session, row)` in the transaction that records a row of `kind` as sent."""
+        _unique(self.delivered, kind, "delivered hook")
+        self.delivered[kind] = hook
 
     def export_section(self, name: str, fn: ExportSection) -> None:
         _unique(self.export_sections, name, "export section")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
+from bot.kernel.outbox import QUEUED
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors
 from commands.common.text import truncate
@@ -142,6 +143,9 @@ def _ref() -> str:
 
 
 def _run_after(turn: Turn) -> None:
+    """After the commit: wake the courier if the transaction queued messages, then the direct calls."""
+    if turn.session.info.pop(QUEUED, False) and turn.deps.courier is not None:
+        turn.deps.courier.wake()
     for fn in turn._after:
         try:
             fn()

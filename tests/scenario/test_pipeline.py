@@ -33,7 +33,7 @@ class TestSignatures:
             assert session.scalar(select(func.count()).select_from(Member)) == 0
 
     def test_wrong_secret_is_refused(self, bot: Bot, fake_slack: FakeSlack) -> None:
-        forged = SlackDriver(bot.app, bot.deps.executor, "not-the-secret", fake=fake_slack)
+        forged = SlackDriver(bot.app, bot.deps, "not-the-secret", fake=fake_slack)
         assert forged.command("U0ANYONE", "/cba-help").status == 401
 
     def test_stale_timestamp_is_refused(self, slack: SlackDriver) -> None:

@@ -154,7 +154,7 @@ class TestAsk:
             unconfigured, client=WebClient(token="xoxb-test", base_url=fake_slack.url), sessions=sessions, clock=clock
         )
         try:
-            driver = SlackDriver(built.app, built.deps.executor, SIGNING_SECRET, fake=fake_slack)
+            driver = SlackDriver(built.app, built.deps, SIGNING_SECRET, fake=fake_slack)
             answer = ask(driver, ASKER, QUESTION)
         finally:
             built.deps.executor.shutdown(wait=True)
