@@ -108,8 +108,9 @@ def _list(turn: Turn, page: int) -> Reply:
 
 
 def _open_modal(turn: Turn, view: Any) -> None:
-    turn.ack()  # the trigger expires 3 s after the click or command
-    turn.client.views_open(trigger_id=turn.trigger_id or "", view=view)
+    """Right after the commit: the trigger expires 3 s after the click or command."""
+    client, trigger = turn.client, turn.trigger_id or ""
+    turn.later(lambda: client.views_open(trigger_id=trigger, view=view))
 
 
 def _action_value(turn: Turn) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.console.driver import Dispatched, SlackDriver
 from bot.console.fakeslack import FakeSlack
+from bot.kernel.zones import refresh_zones
 from commands.homework import views
 from storage.models import Assignment, Feedback, Member, Reminder, Submission
 from tests.conftest import ORGANISER, Clock
@@ -126,6 +127,7 @@ class TestNew:
         with sessions.begin() as session:
             organiser = session.scalars(select(Member).where(Member.slack_id == ORGANISER)).one()
             organiser.tz = None
+        refresh_zones(slack.deps)  # the scheduler's tick learns zones from Slack, never a request
         ok(slack, ORGANISER, "new CBA3 2026-12-20 Stakeholder map")
         with sessions() as session:
             created = session.scalars(select(Assignment).order_by(Assignment.id.desc())).first()
