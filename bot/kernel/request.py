@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import Ack, App
@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.kernel import outbox
@@ -36,7 +36,10 @@ from bot.kernel.deps import Deps
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors
 from commands.common.text import truncate
+from storage.db import deferred_begin, is_write_conflict
 from storage.models import ProcessedEvent
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,21 @@ def member_zone(tz: str | None, fallback: ZoneInfo) -> ZoneInfo:
     return fallback
 
 
+def transact(deps: Deps, work: Callable[[Session], T]) -> T:
+    """One request's transaction. On SQLite it begins deferred (most requests only read, and WAL lets
+    reads run beside a writer); if another writer committed first, it runs once more, begun IMMEDIATE."""
+    with deferred_begin():
+        try:
+            with deps.sessions.begin() as session:
+                return work(session)
+        except OperationalError as exc:
+            if not is_write_conflict(exc):
+                raise
+    log.info("a request met a concurrent writer; run again with the write lock")
+    with deps.sessions.begin() as session:
+        return work(session)
+
+
 def _ref() -> str:
     return secrets.token_hex(3)
 
@@ -175,14 +193,17 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         started = time.monotonic()
+
+        def work(session: Session) -> tuple[Turn, Reply | None]:
+            turn = _open_turn(deps, session, body, client, ack)
+            if str(body.get("text") or "").strip().lower() in HELP_WORDS:
+                return turn, Reply(command_spec.usage_text(turn.actor.roles))
+            return turn, handler(turn)
+
         turn: Turn | None = None
+        reply: Reply | None = None
         try:
-            with deps.sessions.begin() as session:
-                turn = _open_turn(deps, session, body, client, ack)
-                if str(body.get("text") or "").strip().lower() in HELP_WORDS:
-                    reply: Reply | None = Reply(command_spec.usage_text(turn.actor.roles))
-                else:
-                    reply = handler(turn)
+            turn, reply = transact(deps, work)
         except CbaError as exc:
             reply, turn = Reply(exc.user_text()), None
         except Exception:
@@ -275,13 +296,16 @@ def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler
     the same transaction as what the button changed."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        def work(session: Session) -> Turn:
+            turn = _open_turn(deps, session, body, client, ack)
+            reply = handler(turn)
+            if reply is not None:
+                _queue_reply_in(session, deps, body, reply)
+            return turn
+
         turn: Turn | None = None
         try:
-            with deps.sessions.begin() as session:
-                turn = _open_turn(deps, session, body, client, ack)
-                reply = handler(turn)
-                if reply is not None:
-                    _queue_reply_in(session, deps, body, reply)
+            turn = transact(deps, work)
         except CbaError as exc:
             _queue_reply(deps, body, Reply(exc.user_text()))
             turn = None
@@ -307,14 +331,17 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
     """Register a modal submission. Field errors go back onto the fields; the modal stays open."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        def work(session: Session) -> tuple[Turn, ViewResult]:
+            turn = _open_turn(deps, session, body, client, ack)
+            result = handler(turn) or ViewResult()
+            if result.reply is not None:
+                _queue_reply_in(session, deps, body, result.reply)
+            return turn, result
+
         turn: Turn | None = None
         result = ViewResult()
         try:
-            with deps.sessions.begin() as session:
-                turn = _open_turn(deps, session, body, client, ack)
-                result = handler(turn) or ViewResult()
-                if result.reply is not None:
-                    _queue_reply_in(session, deps, body, result.reply)
+            turn, result = transact(deps, work)
         except FieldErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return
@@ -351,16 +378,22 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
 
     def listener(body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack) -> None:
         event_id = str(body.get("event_id") or "")
+
+        def work(session: Session) -> Turn | None:
+            if event_id:
+                if session.get(ProcessedEvent, event_id) is not None:
+                    return None
+                session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
+                session.flush()
+            turn = _open_turn(deps, session, body, client, ack, create=False)
+            handler(turn, event)
+            return turn
+
         turn: Turn | None = None
         try:
-            with deps.sessions.begin() as session:
-                if event_id:
-                    if session.get(ProcessedEvent, event_id) is not None:
-                        return
-                    session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
-                    session.flush()
-                turn = _open_turn(deps, session, body, client, ack, create=False)
-                handler(turn, event)
+            turn = transact(deps, work)
+            if turn is None:
+                return
         except IntegrityError:
             log.info("event %s was handled concurrently; skipped", event_id)
             return
