@@ -68,7 +68,9 @@ def pg_database() -> Iterator[str]:
     server = _pg_server_url()
     if server is None:
         pytest.skip(f"{PG_ENV} is not set: PostgreSQL variants skipped")
-    name = f"cba_test_{uuid.uuid4().hex[:12]}"
+    # Unique per run and per pytest-xdist worker ("gw0", "gw1", ...): each worker has its own database.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"cba_test_{worker}_{uuid.uuid4().hex[:12]}"
     admin = make_engine(server, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
