@@ -435,7 +435,8 @@ class FakeSlack:
             self._server = _Server(self)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                # stop() waits up to one poll for the loop to notice: the tests start and stop a fake per test.
+                kwargs={"poll_interval": 0.01},
                 name="fakeslack",
                 daemon=True,
             )
