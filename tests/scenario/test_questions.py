@@ -22,6 +22,7 @@ from bot.kernel.kinds import Outgoing, Skip
 from bot.kernel.settings import Settings
 from bot.scheduler import tick
 from commands.common.csv_text import to_csv
+from commands.questions import views
 from commands.questions.nudge import render_nudge
 from storage.models import Answer, Member, Question, QuestionRouting, Reminder
 from tests.conftest import ORGANISER, SIGNING_SECRET, Clock, with_settings
@@ -146,6 +147,95 @@ class TestAsk:
             [nudge] = session.scalars(select(Reminder).where(Reminder.kind == "question_nudge")).all()
         assert (nudge.kind, nudge.recipient, nudge.subject_id) == ("question_nudge", QUESTIONS_CHANNEL, 1)
         assert nudge.due_at == clock.now + timedelta(hours=48)
+
+    def test_rate_limited_three_times_the_question_reaches_the_channel_exactly_once(
+        self,
+        slack: SlackDriver,
+        bot: Bot,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict,
+        clock: Clock,
+    ) -> None:
+        fake_slack.rate_limit("chat.postMessage", times=3, retry_after=1)
+        answer = ask(slack, ASKER, QUESTION)
+
+        # Acknowledged from the database while Slack refuses every post.
+        assert "question #1" in answer.text
+        assert "asking 2 alumni" in answer.text
+        assert channel_posts(fake_slack) == []
+        assert the_question(sessions).message_ts is None
+
+        tick_until(bot, clock, lambda: bool(channel_posts(fake_slack)))
+        for _ in range(5):  # nothing more comes however often the clock ticks
+            clock.advance(timedelta(seconds=5))
+            tick(bot.deps)
+
+        [post] = channel_posts(fake_slack)
+        tries = [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel") == QUESTIONS_CHANNEL]
+        assert len(tries) == 4  # three 429s, one post
+        question = the_question(sessions)
+        assert question.message_ts == post.ts
+        assert question.permalink
+        assert "question #1" in json.dumps(post.blocks)
+        for user in ("U0JAN", "U0ELENA"):
+            [dm] = fake_slack.dms_to(user)
+            assert question.permalink in json.dumps(dm.blocks)
+        [posted] = fake_slack.dms_to(ASKER)
+        assert question.permalink in posted.text
+        with sessions() as session:
+            [row] = session.scalars(select(Reminder).where(Reminder.kind == "question_post")).all()
+            assert (row.status, row.slack_ts) == ("sent", post.ts)
+
+    def test_the_answer_comes_first_then_the_post_then_the_dms_with_its_link(
+        self,
+        slack: SlackDriver,
+        bot: Bot,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict,
+        clock: Clock,
+    ) -> None:
+        fake_slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+        answer = ask(slack, ASKER, QUESTION)
+        assert "question #1" in answer.text
+        assert fake_slack.messages == []  # nothing has reached Slack when the asker has their answer
+
+        tick_until(bot, clock, lambda: len(fake_slack.dms_to(ASKER)) == 1)
+        order = [(m.channel, m.thread_ts) for m in fake_slack.messages]
+        assert order[0] == (QUESTIONS_CHANNEL, None)  # the post first…
+        assert sorted(order[1:]) == sorted(  # …then, with its link, the alumni and the asker
+            [("DU0JAN", None), ("DU0ELENA", None), ("DU0ASKER", None)]
+        )
+        permalink = the_question(sessions).permalink
+        assert permalink
+        assert f"Your question #1 is posted: <{permalink}|" in fake_slack.dms_to(ASKER)[0].text
+
+    def test_when_the_transaction_fails_nothing_is_posted(
+        self,
+        slack: SlackDriver,
+        bot: Bot,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict,
+        clock: Clock,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        def broken(*args: object) -> None:
+            raise RuntimeError("the database went away")
+
+        # Fails after the question was stored, routed and its post queued, before the commit.
+        monkeypatch.setattr(views, "ask_reply", broken)
+        answer = ask(slack, ASKER, QUESTION)
+        assert "something went wrong" in answer.text
+        for _ in range(3):
+            clock.advance(timedelta(minutes=1))
+            tick(bot.deps)
+        assert count(sessions, Question) == 0
+        assert count(sessions, QuestionRouting) == 0
+        assert count(sessions, Reminder) == 0
+        assert fake_slack.calls_to("chat.postMessage") == []
+        assert fake_slack.calls_to("chat.getPermalink") == []
 
     @pytest.mark.parametrize(
         "text",
@@ -459,6 +549,30 @@ class TestButtonAnswers:
         )
         assert count(sessions, Answer) == 1
 
+    def test_when_the_answer_cannot_go_into_the_thread_the_asker_still_gets_it(
+        self,
+        slack: SlackDriver,
+        bot: Bot,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict,
+    ) -> None:
+        ask(slack, ASKER, QUESTION)
+        question = the_question(sessions)
+        view = open_answer_modal(slack, fake_slack, "U0ELENA")
+        fake_slack.fail("chat.postMessage", "is_archived", when=lambda a: a.get("thread_ts") == question.message_ts)
+        response = slack.submit("U0ELENA", view, answer_values("Ask the managing authority for ERDF."))
+        assert response.status == 200
+        assert count(sessions, Answer) == 1
+        assert answer_dms(fake_slack) == []  # it waits for the thread post, which failed
+
+        tick(bot.deps)
+        tick(bot.deps)
+        [dm] = answer_dms(fake_slack)
+        assert "Ask the managing authority for ERDF." in json.dumps(dm.blocks)
+        assert question.permalink
+        assert question.permalink in dm.text  # the question's thread, at least
+
     def test_an_empty_answer_stays_in_the_modal_with_an_error(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict
     ) -> None:
@@ -496,6 +610,32 @@ class TestResolve:
         assert nudge_statuses(sessions) == ["cancelled"]
         again = ask(slack, ASKER, "resolve 1")
         assert "already resolved" in again.text
+
+    def test_resolved_before_its_post_went_out_the_post_shows_it_resolved(
+        self,
+        slack: SlackDriver,
+        bot: Bot,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict,
+        clock: Clock,
+    ) -> None:
+        fake_slack.rate_limit("chat.postMessage", times=1, retry_after=5)
+        ask(slack, ASKER, QUESTION)
+        assert channel_posts(fake_slack) == []
+        answer = ask(slack, ASKER, "resolve 1")
+        assert answer.text == ":white_check_mark: question #1 is marked resolved."
+
+        tick_until(bot, clock, lambda: bool(channel_posts(fake_slack)))
+        for _ in range(3):
+            clock.advance(timedelta(seconds=5))
+            tick(bot.deps)
+        [post] = channel_posts(fake_slack)
+        assert "resolved" in json.dumps(post.blocks)
+        assert "question_resolve" not in json.dumps(post.blocks)
+        updates = fake_slack.calls_to("chat.update")
+        assert updates, "the update queued with the resolve is not lost"
+        assert {(c.args["channel"], c.args["ts"]) for c in updates} == {(QUESTIONS_CHANNEL, post.ts)}
 
     def test_the_asker_resolves_with_the_button(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict
@@ -697,6 +837,9 @@ class TestAnonymous:
         reply_in_thread(slack, fake_slack, question, "U0JAN", "Funding answer in the thread")
         view = open_answer_modal(slack, fake_slack, "U0ELENA")
         slack.submit("U0ELENA", view, answer_values("Funding answer from the modal"))
+        # One nobody matches: the organisers' notice does not name the asker either.
+        ask(slack, ASKER, "anon Where is the coffee machine in Torino?")
+        assert any("question #2" in m.text for m in fake_slack.dms_to(ORGANISER))
         seen_by_others = [
             ask(slack, OTHER, "list"),
             ask(slack, "U0JAN", "search funding"),
@@ -708,7 +851,7 @@ class TestAnonymous:
 
         # The asker did get their DMs…
         assert len(answer_dms(fake_slack)) == 2
-        assert len(posted_dms(fake_slack)) == 1
+        assert len(posted_dms(fake_slack)) == 2
         # …and nothing else anyone sees names them.
         assert fake_slack.calls_to("chat.postMessage")
         for call in _calls_not_to_the_asker(fake_slack, ASKER):
