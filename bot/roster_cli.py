@@ -24,7 +24,7 @@ def import_roster(settings: Settings, path: Path, *, dry_run: bool) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"cba-bot import: cannot read {path}: {exc}", file=sys.stderr)
         return 2
-    client = make_client(settings)
+    client = make_client(settings, retry_rate_limits=True)
     cache: dict[str, str | None] = {}
 
     def lookup(email: str) -> str | None:

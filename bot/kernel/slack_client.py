@@ -9,11 +9,12 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from bot.kernel.settings import Settings
 
 
-def make_client(settings: Settings, *, retry_rate_limits: bool = True, token: str | None = None) -> WebClient:
+def make_client(settings: Settings, *, retry_rate_limits: bool = False, token: str | None = None) -> WebClient:
     """A client for SLACK_API_URL.
 
-    Listeners retry a 429 once after Retry-After; the reminder engine passes
-    `retry_rate_limits=False` and reschedules instead, so no thread sleeps on Slack's pace.
+    By default no thread sleeps on Slack's pace: a request's thread only opens modals (a 429 there is
+    answered as an error), and the delivery engine reschedules a rate-limited row instead of waiting.
+    Command-line tools, which have nothing else to do, pass `retry_rate_limits=True`.
     """
     handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=1)]
     if retry_rate_limits:
