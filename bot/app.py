@@ -17,6 +17,7 @@ from bot.features import build_registry
 from bot.kernel.admin import COMMAND as ADMIN_COMMAND
 from bot.kernel.admin import dispatcher as admin_dispatcher
 from bot.kernel.courier import Courier
+from bot.kernel.delivery import connections_per_run
 from bot.kernel.deps import Deps, system_clock
 from bot.kernel.executor import TrackingExecutor
 from bot.kernel.registry import Registry
@@ -26,6 +27,9 @@ from bot.kernel.slack_client import make_client
 from storage.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
+
+# The tick's own work (planning hooks); its delivery runs through the courier's connections.
+SCHEDULER_CONNECTIONS = 2
 
 
 @dataclass
@@ -43,7 +47,9 @@ def build(
     registry: Registry | None = None,
 ) -> Bot:
     client = client or make_client(settings)
-    sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
+    sessions = sessions or make_sessionmaker(
+        make_engine(settings.database_url, connections=database_connections(settings))
+    )
     executor = TrackingExecutor(settings.listener_threads)
     registry = registry or build_registry()
     deps = Deps(
@@ -76,6 +82,13 @@ def build(
     app.error(_last_resort)
     wire(app, deps)
     return Bot(app=app, deps=deps)
+
+
+def database_connections(settings: Settings) -> int:
+    """Connections one process's threads can hold at once: each HTTP server thread (the health check),
+    each listener thread, a delivery run (its claiming connection and each sender's), the scheduler's tick."""
+    delivery = connections_per_run(settings.senders)
+    return settings.http_threads + settings.listener_threads + delivery + SCHEDULER_CONNECTIONS
 
 
 def wire(app: App, deps: Deps) -> None:

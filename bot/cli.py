@@ -137,7 +137,7 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
     except OSError as exc:
         raise ConfigError("SLACK_API_URL", f"cannot reach {settings.slack_api_url} ({exc})") from None
     log.info("connected to Slack as %s", identity.get("user_id"))
-    scheduler = None if no_scheduler else start_clock(bot.deps)
+    scheduler = None if no_scheduler else start_clock(bot.deps, seconds=settings.tick_seconds)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:

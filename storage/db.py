@@ -48,19 +48,30 @@ def is_write_conflict(error: BaseException) -> bool:
     return getattr(error.orig, "sqlite_errorcode", None) in _WRITE_CONFLICT_CODES
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# Connections kept open while idle; more are opened (up to `connections`) when threads need them.
+IDLE_CONNECTIONS = {"postgresql": 10, "sqlite": 8}
+DEFAULT_CONNECTIONS = {"postgresql": 30, "sqlite": 40}
+
+
+def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> Engine:
+    """An engine whose pool lets `connections` threads hold a connection at once (none waits for one).
+
+    The bot passes what its threads can use at the same time (bot.app.database_connections: HTTP
+    server threads, listener threads, the delivery engine's senders and the scheduler)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    backend = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql"
+    total = connections if connections is not None else DEFAULT_CONNECTIONS[backend]
+    if total < 1:
+        raise ValueError("a database pool needs at least one connection")
+    kwargs.setdefault("pool_size", min(total, IDLE_CONNECTIONS[backend]))
+    kwargs.setdefault("max_overflow", max(0, total - kwargs["pool_size"]))
+    if backend != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
         return create_engine(url, **kwargs)
     if parsed.database in (None, "", ":memory:"):
         raise ValueError("use a SQLite file, not an in-memory database: the bot runs on several threads")
     # A pool of connections, each used by one thread at a time: opening a connection and running the
     # pragmas costs more than most of our queries.
-    kwargs.setdefault("pool_size", 8)
-    kwargs.setdefault("max_overflow", 32)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
     _harden_sqlite(engine)
     return engine

@@ -81,22 +81,28 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> 
 
 
 @contextmanager
-def running_bot(env: dict[str, str], cwd: Path, *, port: int, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
-    """`cba-bot run --no-scheduler` in HTTP mode; yields its base URL once /healthz answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run", "--no-scheduler", "--host", "127.0.0.1", *extra_args],
-        env={**env, "PORT": str(port)},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def running_bot(
+    env: dict[str, str], cwd: Path, *, port: int, extra_args: tuple[str, ...] = (), scheduler: bool = False
+) -> Iterator[str]:
+    """`cba-bot run` in HTTP mode (`--no-scheduler` unless `scheduler`); yields its base URL once /healthz
+    answers. Its output goes to `cwd/cba-bot-PORT.log` (a file: a pipe nobody reads would fill and block it)."""
+    clock = () if scheduler else ("--no-scheduler",)
+    log_path = cwd / f"cba-bot-{port}.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", *clock, "--host", "127.0.0.1", *extra_args],
+            env={**env, "PORT": str(port)},
+            cwd=cwd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
+                output = log_path.read_text()
                 raise AssertionError(f"cba-bot run exited with {process.returncode}:\n{output}")
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
@@ -105,7 +111,7 @@ def running_bot(env: dict[str, str], cwd: Path, *, port: int, extra_args: tuple[
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("cba-bot run did not answer /healthz within 30 s")
+                raise AssertionError(f"cba-bot run did not answer /healthz within 30 s:\n{log_path.read_text()}")
             time.sleep(0.1)
         yield base
     finally:

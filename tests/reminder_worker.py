@@ -1,8 +1,10 @@
 """A separate bot process for the multi-process delivery tests: deliver due reminders until none is left.
 
-python -m tests.reminder_worker DATABASE_URL SLACK_API_URL WORKER_ID [--lease S] [--batch N]
+python -m tests.reminder_worker DATABASE_URL SLACK_API_URL WORKER_ID [--lease S] [--batch N] [--senders N]
 
 Once built it prints "ready" and starts when it reads a line on stdin (tests.process_helpers.release_together).
+One sender by default: a SIGKILL then interrupts at most one post in flight (the ≤ 1 duplicate the test
+allows); `cba-bot run` itself is tested with several senders in tests/scenario/test_outbox_engine.py.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def main() -> int:
     parser.add_argument("--lease", type=float, default=3.0)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--deadline", type=float, default=90.0)
+    parser.add_argument("--senders", type=int, default=1)
     args = parser.parse_args()
     parts = Parts(args.database_url, args.slack_url, args.worker_id)
     pacer = Pacer()
@@ -54,6 +57,7 @@ def main() -> int:
             lease=timedelta(seconds=args.lease),
             pacer=pacer,
             max_batches=1,
+            senders=args.senders,
         )
         with parts.sessions() as session:
             open_rows = session.scalar(

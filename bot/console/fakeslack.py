@@ -121,6 +121,9 @@ class _Channel:
     is_im: bool = False
     is_mpim: bool = False
     im_user: str | None = None
+    # Posting needs the bot in `members` (chat.postMessage and file shares answer not_in_channel).
+    bot_must_join: bool = False
+    private: bool = False
 
 
 @dataclass
@@ -493,11 +496,17 @@ class FakeSlack:
         *,
         archived: bool = False,
         members: list[str] | None = None,
+        bot_must_join: bool = False,
+        private: bool = False,
     ) -> None:
         """Register a channel.  A non-empty ``members`` list is enforced for
-        chat.postEphemeral (``user_not_in_channel``); empty means unchecked."""
+        chat.postEphemeral (``user_not_in_channel``); empty means unchecked.
+        With ``bot_must_join`` the bot must be among ``members`` to post or share a file there
+        (``not_in_channel``), as in real Slack; ``conversations.join`` adds it unless ``private``."""
         with self._lock:
-            self._channels[channel_id] = _Channel(channel_id, name, archived, list(members or []))
+            self._channels[channel_id] = _Channel(
+                channel_id, name, archived, list(members or []), bot_must_join=bot_must_join, private=private
+            )
 
     def add_message(
         self,
@@ -572,8 +581,9 @@ class FakeSlack:
             self._faults.clear()
 
     def delay(self, method: str | None, seconds: float) -> None:
-        """Answer ``method`` (None: every method) only after ``seconds``, as a slow Slack would.
+        """Answer ``method`` (None or ``"*"``: every method) only after ``seconds``, as a slow Slack would.
         Requests are served concurrently (one thread each), so delays overlap; 0 removes the delay."""
+        method = None if method == "*" else method
         with self._lock:
             if seconds > 0:
                 self._delays[method] = seconds
@@ -897,7 +907,7 @@ class FakeSlack:
         return data
 
     def _channel_json(self, channel: _Channel) -> JsonDict:
-        private = channel.is_im or channel.is_mpim or channel.id.startswith("G")
+        private = channel.is_im or channel.is_mpim or channel.private or channel.id.startswith("G")
         data: JsonDict = {
             "id": channel.id,
             "name": channel.name,
@@ -949,8 +959,14 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    def _require_member(self, channel_id: str) -> None:
+        channel = self._channels.get(channel_id)
+        if channel is not None and channel.bot_must_join and self.bot_user_id not in channel.members:
+            raise _SlackError("not_in_channel")
+
     def _chat_post_message(self, args: JsonDict) -> JsonDict:
         channel = self._writable_channel(_str_arg(args, "channel", "channel_not_found"))
+        self._require_member(channel)
         text = self._check_text(args)
         blocks = self._blocks_arg(args)
         if not text and not blocks and not args.get("attachments"):
@@ -1054,7 +1070,7 @@ class FakeSlack:
         channel = self._lookup_channel(_str_arg(args, "channel", "channel_not_found"))
         if channel.archived:
             raise _SlackError("is_archived")
-        if channel.is_im or channel.is_mpim:
+        if channel.is_im or channel.is_mpim or channel.private:
             raise _SlackError("method_not_supported_for_channel_type")
         if self.bot_user_id not in channel.members:
             channel.members.append(self.bot_user_id)
@@ -1229,6 +1245,8 @@ class FakeSlack:
         channel_ids = _id_list(args.get("channel_id")) + _id_list(args.get("channels"))
         # Resolve everything before mutating, so a bad channel changes nothing.
         channels = [self._writable_channel(c) for c in dict.fromkeys(channel_ids)]
+        for channel_id in channels:
+            self._require_member(channel_id)
         pending_items: list[tuple[str, str | None, _PendingUpload]] = []
         for entry in entries:
             file_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""

@@ -45,7 +45,13 @@ class Courier:
         """One delivery run on the caller's thread (the scheduler's tick), never beside another."""
         deps = self._deps
         with self._run_lock:
-            return deliver_due(deps, clock=deps.clock, worker_id=WORKER_ID, client=engine_client(deps))
+            return deliver_due(
+                deps,
+                clock=deps.clock,
+                worker_id=WORKER_ID,
+                client=engine_client(deps),  # never sleeps on a 429: the engine reschedules
+                senders=deps.settings.senders,
+            )
 
     def wait_idle(self, timeout: float = 15.0) -> bool:
         """True once nothing is waiting to be delivered by this courier (the console and tests wait)."""

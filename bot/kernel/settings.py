@@ -140,6 +140,8 @@ class Settings:
     min_booking_notice: timedelta = timedelta(hours=12)
     listener_threads: int = 32
     http_threads: int = 16
+    tick_seconds: int = 30
+    senders: int = 4
     log_level: str = "INFO"
 
     @property
@@ -196,5 +198,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         min_booking_notice=_duration(env, "CBA_MIN_BOOKING_NOTICE", "12h"),
         listener_threads=_positive_int(env, "CBA_LISTENER_THREADS", 32),
         http_threads=_positive_int(env, "CBA_HTTP_THREADS", 16),
+        tick_seconds=_positive_int(env, "CBA_TICK_SECONDS", 30),
+        senders=_positive_int(env, "CBA_SENDERS", 4),
         log_level=level,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -14,6 +15,8 @@ from slack_sdk.webhook import WebhookClient
 from bot.kernel.kinds import EPHEMERAL, POST, PUBLISH, RESPOND, UPDATE, UPLOAD, Outgoing
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ def send(client: WebClient, recipient: str, message: Outgoing) -> Sent:
         content["blocks"] = message.blocks
     method = message.method
     if method == POST:
-        response = client.chat_postMessage(channel=recipient, **content, **args)
+        response = _joining(client, recipient, lambda: client.chat_postMessage(channel=recipient, **content, **args))
         sent = Sent(str(response.get("channel") or recipient), _str(response.get("ts")))
     elif method == EPHEMERAL:
         response = client.chat_postEphemeral(channel=args["channel"], user=recipient, **content)
@@ -62,10 +65,33 @@ def _upload(client: WebClient, recipient: str, args: dict[str, Any]) -> Sent:
         base64.b64decode(args["content_b64"]) if "content_b64" in args else str(args.get("content") or "")
     )
     extra = {"initial_comment": args["initial_comment"]} if args.get("initial_comment") else {}
-    client.files_upload_v2(
-        channel=channel, filename=args["filename"], title=args.get("title"), content=content, **extra
+    _joining(
+        client,
+        channel,
+        lambda: client.files_upload_v2(
+            channel=channel, filename=args["filename"], title=args.get("title"), content=content, **extra
+        ),
     )
     return Sent(channel, None)
+
+
+def _joining(client: WebClient, channel: str, call: Callable[[], T]) -> T:
+    """Make `call`; if the bot is not in the (public) channel, join it once and try again.
+
+    When the join fails (a private channel: only a member can invite the bot) the original
+    `not_in_channel` stands, and the engine records it as permanent for this row."""
+    try:
+        return call()
+    except SlackApiError as exc:
+        if exc.response.get("error") != "not_in_channel" or not channel.startswith("C"):
+            raise
+        try:
+            client.conversations_join(channel=channel)
+        except SlackApiError as join_error:
+            log.info("could not join %s (%s)", channel, join_error.response.get("error"))
+            raise exc from None
+        log.info("joined %s to post there", channel)
+        return call()
 
 
 def _respond(client: WebClient, recipient: str, args: dict[str, Any], content: dict[str, Any]) -> Sent:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from bot.kernel.registry import Registry
 from bot.kernel.settings import Settings
 from bot.scheduler import start_clock, tick
 from storage.models import Reminder
-from tests.conftest import Clock
+from tests.conftest import Clock, with_settings
 from tests.process_helpers import release_together
 from tests.reminder_probe import STALE_SUBJECT, add_probes, key_of, probe_registry
 
@@ -110,29 +111,31 @@ class TestDelivery:
     def test_rate_limit_is_honoured_and_nothing_is_lost_or_early(
         self, bot: Bot, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
     ) -> None:
+        # One sender, so that "the batch stopped at the 429" is exact (several senders: the next test).
+        deps = replace(bot.deps, settings=with_settings(bot.deps.settings, senders=1), courier=None)
         users = _users(fake_slack, 4)
         start = clock.now
         with sessions.begin() as session:
             add_probes(session, users[:3], due_at=start)
             add_probes(session, users[3:], due_at=start + timedelta(hours=1), subject_id=2)
         fake_slack.rate_limit("chat.postMessage", times=2, retry_after=5)
-        tick(bot.deps)
+        tick(deps)
         assert len(fake_slack.calls_to("chat.postMessage")) == 1  # the 429; the batch stopped there
         rows = _rows(sessions)
         assert {rows[u].status for u in users[:3]} == {"pending"}
         assert {rows[u].lease_until for u in users[:3]} == {start + timedelta(seconds=5)}
         assert {rows[u].due_at for u in users[:3]} == {start}  # due_at unchanged
         clock.advance(timedelta(seconds=4))
-        tick(bot.deps)
+        tick(deps)
         assert len(fake_slack.calls_to("chat.postMessage")) == 1  # not a single early call
         clock.advance(timedelta(seconds=1))
-        tick(bot.deps)  # second 429: another 5 s
+        tick(deps)  # second 429: another 5 s
         assert len(fake_slack.calls_to("chat.postMessage")) == 2
         clock.advance(timedelta(seconds=4, milliseconds=999))
-        tick(bot.deps)
+        tick(deps)
         assert len(fake_slack.calls_to("chat.postMessage")) == 2
         clock.advance(timedelta(milliseconds=1))
-        tick(bot.deps)
+        tick(deps)
         assert sorted(_delivered(fake_slack).values()) == [1, 1, 1]
         assert _rows(sessions)[users[3]].status == "pending"  # due in an hour: not early either
         assert {_rows(sessions)[u].attempts for u in users[:3]} == {1}  # rate limits are not failed attempts
@@ -208,7 +211,7 @@ class TestDelivery:
         work = engine._Batch(
             engine._Link(sessions),
             bot.deps.client,
-            now=clock.now,
+            clock=clock,
             worker_id="me",
             pacer=Pacer(),
             pause=engine._Pause(),
