@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# pytest-xdist workers for `make test`: one per CPU ("auto"); `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: console test run lint format demo migrate manifest bench clean
 
@@ -24,7 +26,7 @@ test: $(STAMP)  ## lint, type-check and run the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 run: $(STAMP)  ## serve Slack with the settings in .env
 	$(BIN)/cba-bot run
