@@ -66,6 +66,8 @@ def build(
         request_verification_enabled=bool(settings.slack_signing_secret),
         token_verification_enabled=False,
         listener_executor=executor,
+        # The listener runs in the request's thread and its ack is the HTTP answer (no ack polling).
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )

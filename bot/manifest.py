@@ -24,7 +24,7 @@ BOT_SCOPES = (
     "files:write",
     "reactions:write",
 )
-BOT_EVENTS = ("app_home_opened", "team_join", "message.channels", "message.groups", "message.im")
+BOT_EVENTS = ("app_home_opened", "team_join", "user_change", "message.channels", "message.groups", "message.im")
 REQUEST_URL = "https://YOUR-HOST/slack/events"
 
 

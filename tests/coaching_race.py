@@ -1,8 +1,9 @@
 """Many participants pressing "Book" on one slot at once: shared by the race tests and the bench.
 
-`python -m tests.coaching_race --db URL --fake-url URL --start-at EPOCH --jobs JSON` is one OS process
-with its own Bolt app: at START-AT it dispatches its signed clicks concurrently, then waits for the
-answers to be sent (to the response_urls minted by the parent's FakeSlack).
+`python -m tests.coaching_race --db URL --fake-url URL --slot ID --jobs JSON` is one OS process
+with its own Bolt app: once built it prints "ready", and on reading a line from stdin (the parent's
+tests.process_helpers.release_together) it dispatches its signed clicks concurrently, then waits for
+the answers to be sent (to the response_urls minted by the parent's FakeSlack).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import argparse
 import json
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.console import slack_payloads as payloads
 from bot.console.fakeslack import FakeSlack
 from storage.models import CoachingSlot, Member, RoleGrant
+from tests.process_helpers import await_go
 
 SECRET = "race-signing-secret-0123456789"
 TOKEN = "xoxb-race-token"
@@ -83,7 +84,7 @@ def outcome(fake: FakeSlack) -> Outcome:
     return Outcome(booked, taken, other)
 
 
-def fire_together(actions: Sequence[Callable[[], None]], start_at: float | None = None) -> list[BaseException]:
+def fire_together(actions: Sequence[Callable[[], None]]) -> list[BaseException]:
     """Run each callable in its own thread, all released at once; returns the errors raised."""
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(actions))
@@ -91,8 +92,6 @@ def fire_together(actions: Sequence[Callable[[], None]], start_at: float | None 
     def run(action: Callable[[], None]) -> None:
         try:
             barrier.wait()
-            if start_at is not None:
-                time.sleep(max(0.0, start_at - time.time()))
             action()
         except BaseException as exc:  # collected and reported by the caller
             errors.append(exc)
@@ -109,7 +108,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--fake-url", required=True)
-    parser.add_argument("--start-at", type=float, required=True)
     parser.add_argument("--slot", type=int, required=True)
     parser.add_argument("--jobs", required=True, help="JSON list of [user_id, response_url]")
     args = parser.parse_args(argv)
@@ -138,8 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return click
 
     jobs = json.loads(args.jobs)
-    errors = fire_together([clicker(user, url) for user, url in jobs], start_at=args.start_at)
-    bot.deps.executor.wait_idle(timeout=60)
+    await_go()
+    errors = fire_together([clicker(user, url) for user, url in jobs])
+    driver.settle(timeout=60)  # the answers are queued: let the courier deliver them before we exit
     bot.deps.executor.shutdown(wait=True)
     print(json.dumps({"statuses": statuses, "errors": [repr(e) for e in errors]}))
     return 0 if not errors and all(status == 200 for status in statuses) else 1

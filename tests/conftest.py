@@ -70,7 +70,9 @@ def pg_database() -> Iterator[str]:
     server = _pg_server_url()
     if server is None:
         pytest.skip(f"{PG_ENV} is not set: PostgreSQL variants skipped")
-    name = f"cba_test_{uuid.uuid4().hex[:12]}"
+    # Unique per run and per pytest-xdist worker ("gw0", "gw1", ...): each worker has its own database.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"cba_test_{worker}_{uuid.uuid4().hex[:12]}"
     admin = make_engine(server, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -84,12 +86,23 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-def _truncate_all(engine: Engine) -> None:
+def _empty_all_tables(engine: Engine) -> None:
+    """Empty every table and restart every sequence, as TRUNCATE ... RESTART IDENTITY would.
+
+    DELETE, children first, is about ten times faster than TRUNCATE on these small tables
+    (TRUNCATE creates new files for every table and index), and this runs after every PostgreSQL test.
+    """
     from storage.models import Base
 
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    deletes = "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text(deletes))
+        sequences = connection.execute(
+            text("SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences")
+        ).scalars()
+        restarts = "; ".join(f"ALTER SEQUENCE {sequence} RESTART" for sequence in sequences)
+        if restarts:
+            connection.execute(text(restarts))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -101,12 +114,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("pg_database")
+    cleaner = request.getfixturevalue("pg_cleaner")
     yield url
-    engine = make_engine(url, pool_size=1, max_overflow=0)
-    try:
-        _truncate_all(engine)
-    finally:
-        engine.dispose()
+    _empty_all_tables(cleaner)
+
+
+@pytest.fixture(scope="session")
+def pg_cleaner(pg_database: str) -> Iterator[Engine]:
+    """One connection kept for emptying the database after each test (connecting costs more than the DELETEs)."""
+    engine = make_engine(pg_database, pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -41,11 +41,17 @@ def make_member(
 
 
 def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, for 'nothing changed' assertions and the erasure scan."""
+    """Every row of every table, for 'nothing changed' assertions.
+
+    Outbox rows that answer the caller (a refusal, a usage message) are the answer, not a change: left out.
+    """
     session.expire_all()
     data: dict[str, list[tuple[Any, ...]]] = {}
     for table in Base.metadata.sorted_tables:
-        rows = session.execute(select(table)).all()
+        query = select(table)
+        if table.name == "reminders":
+            query = query.where(table.c.kind != "answer")
+        rows = session.execute(query).all()
         data[table.name] = sorted((tuple(row) for row in rows), key=repr)
     # End the read: SQLite transactions here begin IMMEDIATE and would block the bot's writes.
     session.rollback()

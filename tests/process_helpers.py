@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -19,6 +20,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_ready(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Block until `process` prints the line "ready" on its stdout (a pipe).
+
+    Reads byte by byte from the descriptor, so nothing past that line is taken from a later communicate().
+    """
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    line = b""
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise AssertionError(f"process {process.pid} did not say ready within {timeout} s")
+        byte = os.read(fd, 1)
+        if not byte:
+            err = process.stderr.read().decode(errors="replace")[-3000:] if process.stderr else ""
+            raise AssertionError(f"process {process.pid} exited before it was ready:\n{err}")
+        line += byte
+    assert line == b"ready\n", line
+
+
+def release_together(processes: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    """Wait until every process is ready (built, connected), then send each "go" on its stdin at once."""
+    for process in processes:
+        wait_ready(process, timeout)
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+        process.stdin.flush()
+
+
+def await_go() -> None:
+    """The child's side of release_together."""
+    print("ready", flush=True)
+    sys.stdin.readline()
 
 
 def bot_env(**overrides: str) -> dict[str, str]:

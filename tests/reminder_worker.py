@@ -1,6 +1,8 @@
 """A separate bot process for the multi-process delivery tests: deliver due reminders until none is left.
 
-python -m tests.reminder_worker DATABASE_URL SLACK_API_URL WORKER_ID --start-at EPOCH [--lease S] [--batch N]
+python -m tests.reminder_worker DATABASE_URL SLACK_API_URL WORKER_ID [--lease S] [--batch N]
+
+Once built it prints "ready" and starts when it reads a line on stdin (tests.process_helpers.release_together).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import func, select
 from bot.kernel.delivery import Pacer, deliver_due
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Reminder
+from tests.process_helpers import await_go
 from tests.reminder_probe import probe_registry
 
 
@@ -34,15 +37,13 @@ def main() -> int:
     parser.add_argument("database_url")
     parser.add_argument("slack_url")
     parser.add_argument("worker_id")
-    parser.add_argument("--start-at", type=float, default=0.0)
     parser.add_argument("--lease", type=float, default=3.0)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--deadline", type=float, default=90.0)
     args = parser.parse_args()
     parts = Parts(args.database_url, args.slack_url, args.worker_id)
     pacer = Pacer()
-    while time.time() < args.start_at:
-        time.sleep(0.005)
+    await_go()
     stop_at = time.monotonic() + args.deadline
     while time.monotonic() < stop_at:
         deliver_due(

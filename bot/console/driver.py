@@ -80,9 +80,9 @@ class SlackDriver:
         if self.deps.courier is not None:
             self.deps.courier.wait_idle(timeout=timeout)
 
-    def command(self, user_id: str, command: str, text: str = "", **kwargs: Any) -> Dispatched:
+    def command(self, user_id: str, command: str, text: str = "", *, wait: bool = True, **kwargs: Any) -> Dispatched:
         fields = payloads.slash_command(user_id, command, text, **self._handles(kwargs))
-        return self.dispatch(payloads.form_body(fields), payloads.FORM)
+        return self.dispatch(payloads.form_body(fields), payloads.FORM, wait=wait)
 
     def action(self, user_id: str, action_id: str, **kwargs: Any) -> Dispatched:
         if kwargs.get("view") is not None:

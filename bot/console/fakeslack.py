@@ -392,6 +392,7 @@ class FakeSlack:
         self._users: dict[str, _User] = {}
         self._channels: dict[str, _Channel] = {}
         self._faults: list[_Fault] = []
+        self._delays: dict[str | None, float] = {}  # method (None: every method) -> seconds
         self._listeners: list[Callable[[Call], None]] = []
         self._triggers: dict[str, bool] = {}  # trigger_id -> already used
         self._response_urls: dict[str, _ResponseUrl] = {}
@@ -435,7 +436,8 @@ class FakeSlack:
             self._server = _Server(self)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                # stop() waits up to one poll for the loop to notice: the tests start and stop a fake per test.
+                kwargs={"poll_interval": 0.01},
                 name="fakeslack",
                 daemon=True,
             )
@@ -568,6 +570,15 @@ class FakeSlack:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    def delay(self, method: str | None, seconds: float) -> None:
+        """Answer ``method`` (None: every method) only after ``seconds``, as a slow Slack would.
+        Requests are served concurrently (one thread each), so delays overlap; 0 removes the delay."""
+        with self._lock:
+            if seconds > 0:
+                self._delays[method] = seconds
+            else:
+                self._delays.pop(method, None)
 
     # ---- inspection (all return snapshots) ------------------------------
 
@@ -704,6 +715,10 @@ class FakeSlack:
         """Parse, authenticate, inject faults, handle and record one request."""
         args: JsonDict = {}
         extra: dict[str, str] = {}
+        with self._lock:
+            pause = self._delays.get(method, self._delays.get(None, 0.0))
+        if pause:
+            time.sleep(pause)  # outside the lock: other requests are answered meanwhile
         with self._lock:
             try:
                 args = read_args()

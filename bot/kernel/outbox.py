@@ -31,6 +31,9 @@ HOME_KIND = "home"
 ORGANISER_MARK = "organiser"
 # Stands for the slack_ts of the row this one depends on (a thread reply, an edit of that post).
 PARENT_TS = "@parent"
+# Rows that answer the caller (a refusal, a button's outcome): not side effects of a change, and wiped
+# of text and recipient once delivered (nothing about the caller needs keeping).
+ANSWER_KIND = "answer"
 # The session flag that says "this transaction queued something": the request adapter wakes the engine.
 QUEUED = "cba_outbox_queued"
 
@@ -118,10 +121,18 @@ def tell(
 
 
 def tell_ephemeral(
-    session: Session, channel: str, user: str, text: str, blocks: Sequence[BlockLike] | None = None, *, now: datetime
+    session: Session,
+    channel: str,
+    user: str,
+    text: str,
+    blocks: Sequence[BlockLike] | None = None,
+    *,
+    now: datetime,
+    kind: str = MESSAGE_KIND,
 ) -> Reminder:
     """A message only `user` sees, in `channel` (a DM channel works too)."""
-    return queue(session, user, now=now, method=EPHEMERAL, text=text, blocks=blocks, args={"channel": channel})
+    args = {"channel": channel}
+    return queue(session, user, now=now, method=EPHEMERAL, text=text, blocks=blocks, args=args, kind=kind)
 
 
 def update(
@@ -207,9 +218,9 @@ def respond(
     now: datetime,
     replace_original: bool = False,
 ) -> Reminder:
-    """Answer through a request's response_url (30 minutes, 5 uses); the engine falls back to a DM."""
+    """Answer the caller through a request's response_url (30 minutes, 5 uses); the engine falls back to a DM."""
     args = {"url": response_url, "replace_original": replace_original}
-    return queue(session, user, now=now, method=RESPOND, text=text, blocks=blocks, args=args)
+    return queue(session, user, now=now, method=RESPOND, text=text, blocks=blocks, args=args, kind=ANSWER_KIND)
 
 
 def render_message(session: Session, row: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
@@ -232,6 +243,13 @@ def render_message(session: Session, row: Reminder, now: datetime, zone: ZoneInf
         args=args,
         permalink=bool(payload.get("permalink")),
     )
+
+
+def forget_answer(session: Session, row: Reminder) -> None:
+    """Delivered hook of answers: keep that an answer went out, not what it said or to whom."""
+    row.payload = None
+    row.recipient = "answered"
+    row.slack_channel = None
 
 
 def _recipient(to: Recipient) -> str | None:

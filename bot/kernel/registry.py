@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     AdminHandler = Callable[[Turn, str], Reply | None]
 
-TickHook = Callable[["Deps"], None]
+TickHook = Callable[["Deps"], object]
 # `fn(session, now, members_by_slack_id)`: a feature's demo data; idempotent on its own.
 DemoStep = Callable[[Session, datetime, dict[str, Member]], None]
 # An exporter yields the header row, then the data rows (`cba-bot export KIND`).

@@ -1,10 +1,13 @@
-"""Adapters between Bolt and our handlers: one transaction per request, errors as answers.
+"""Adapters between Bolt and our handlers: one transaction per request, the answer is the acknowledgement.
 
-Bolt runs listeners on its thread pool *after* global middleware has returned (it returns as soon as
-`ack()` is called), so a middleware cannot own the transaction. These wrappers do instead: each
-request gets one Session and transaction; a handler's result is committed before the user is told
-anything; a rejected request rolls back and changes nothing; Slack calls queued with `turn.later()`
-run only after the commit.
+The app runs with `process_before_response=True`: Bolt calls the listener in the request's own thread
+and sends what it acks as the HTTP answer (no 10 ms ack polling, no listener pool to starve). Each request
+gets one Session and transaction; the answer is computed from the database alone and given once the
+transaction has committed; a rejected request rolls back and changes nothing. Everything the request
+makes the bot say to others (DMs, posts, files, Home refreshes, the answer to a button or a form) is an
+outbox row written in the same transaction and delivered after the commit by the courier. Only
+`views.open`/`views.push` run right after the commit (`turn.later`), since they need the trigger.
+An answer computed too late for Slack's 3 s window goes to the request's response_url instead.
 """
 
 from __future__ import annotations
@@ -12,32 +15,37 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackObjectFormationError
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from bot.kernel import outbox
 from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
-from bot.kernel.outbox import QUEUED
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors
 from commands.common.text import truncate
+from storage.db import deferred_begin, is_write_conflict
 from storage.models import ProcessedEvent
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-TZ_REFRESH = timedelta(days=1)
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
+# Slack gives up on an acknowledgement after 3 s; an answer ready later than this goes to the response_url.
+ACK_BUDGET_SECONDS = 2.5
 
 
 @dataclass
@@ -71,7 +79,7 @@ class Turn:
     now: datetime
     ack_fn: Ack
     logger: logging.Logger
-    _after: list[Callable[[], None]] = field(default_factory=list)
+    _after: list[Callable[[], object]] = field(default_factory=list)
     _zone: ZoneInfo | None = None
 
     @property
@@ -94,19 +102,14 @@ class Turn:
     def text(self) -> str:
         return str(self.body.get("text") or "")
 
-    def later(self, fn: Callable[[], None]) -> None:
+    def later(self, fn: Callable[[], object]) -> None:
         """Run `fn` after the transaction commits (Slack calls, notifications)."""
         self._after.append(fn)
 
-    def ack(self, **kwargs: Any) -> None:
-        """Acknowledge early, e.g. before opening a modal (which needs the trigger within 3 s)."""
-        if self.ack_fn.response is None:
-            self.ack_fn(**kwargs)
-
     def zone(self) -> ZoneInfo:
-        """The caller's Slack time zone (users.info, cached a day), else CBA_TIMEZONE."""
+        """The caller's time zone from their member row (kept fresh by the zone refresh), else CBA_TIMEZONE."""
         if self._zone is None:
-            self._zone = user_zone(self.client, self.session, self.actor, self.deps, self.now)
+            self._zone = member_zone(self.actor.member.tz, self.deps.settings.zone)
         return self._zone
 
 
@@ -119,23 +122,28 @@ def private_metadata(body: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def user_zone(client: WebClient, session: Session, actor: Actor, deps: Deps, now: datetime) -> ZoneInfo:
-    member = actor.member
-    fresh = member.tz_checked_at is not None and now - member.tz_checked_at < TZ_REFRESH
-    if not fresh and member.slack_id:
+def member_zone(tz: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    if tz:
         try:
-            info = client.users_info(user=member.slack_id)
-            member.tz = (info.get("user") or {}).get("tz") or None
-        except SlackApiError as exc:
-            log.warning("users.info failed for a member: %s", exc.response.get("error"))
-        member.tz_checked_at = now
-        session.flush()
-    if member.tz:
-        try:
-            return ZoneInfo(member.tz)
+            return ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             pass
-    return deps.settings.zone
+    return fallback
+
+
+def transact(deps: Deps, work: Callable[[Session], T]) -> T:
+    """One request's transaction. On SQLite it begins deferred (most requests only read, and WAL lets
+    reads run beside a writer); if another writer committed first, it runs once more, begun IMMEDIATE."""
+    with deferred_begin():
+        try:
+            with deps.sessions.begin() as session:
+                return work(session)
+        except OperationalError as exc:
+            if not is_write_conflict(exc):
+                raise
+    log.info("a request met a concurrent writer; run again with the write lock")
+    with deps.sessions.begin() as session:
+        return work(session)
 
 
 def _ref() -> str:
@@ -144,7 +152,7 @@ def _ref() -> str:
 
 def _run_after(turn: Turn) -> None:
     """After the commit: wake the courier if the transaction queued messages, then the direct calls."""
-    if turn.session.info.pop(QUEUED, False) and turn.deps.courier is not None:
+    if turn.session.info.pop(outbox.QUEUED, False) and turn.deps.courier is not None:
         turn.deps.courier.wake()
     for fn in turn._after:
         try:
@@ -183,52 +191,99 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
     """Register `handler` for slash command `name`; `help` and errors are answered here."""
     command_spec = spec(name)
 
-    def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        def answer(reply: Reply) -> None:
-            kwargs: dict[str, Any] = {
-                "text": reply.text,
-                "response_type": "in_channel" if reply.in_channel else "ephemeral",
-            }
-            if reply.blocks:
-                kwargs["blocks"] = reply.blocks
-            try:
-                _send(kwargs)
-            except SlackObjectFormationError:
-                # A view broke a Block Kit limit: the work is done, so still say so, in plain text.
-                log.exception("the answer to %s broke a Block Kit limit; sent as text", name)
-                kwargs.pop("blocks", None)
-                kwargs["text"] = truncate(reply.text, 3000)
-                _send(kwargs)
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        started = time.monotonic()
 
-        def _send(kwargs: dict[str, Any]) -> None:
-            if ack.response is None:
-                ack(**kwargs)
-            else:
-                respond(**kwargs)
+        def work(session: Session) -> tuple[Turn, Reply | None]:
+            turn = _open_turn(deps, session, body, client, ack)
+            if str(body.get("text") or "").strip().lower() in HELP_WORDS:
+                return turn, Reply(command_spec.usage_text(turn.actor.roles))
+            return turn, handler(turn)
 
         turn: Turn | None = None
+        reply: Reply | None = None
         try:
-            with deps.sessions.begin() as session:
-                turn = _open_turn(deps, session, body, client, ack)
-                if str(body.get("text") or "").strip().lower() in HELP_WORDS:
-                    reply: Reply | None = Reply(command_spec.usage_text(turn.actor.roles))
-                else:
-                    reply = handler(turn)
+            turn, reply = transact(deps, work)
         except CbaError as exc:
-            answer(Reply(exc.user_text()))
-            return
+            reply, turn = Reply(exc.user_text()), None
         except Exception:
             ref = _ref()
             log.exception("command %s failed (ref %s)", name, ref)
-            answer(Reply(_apology(ref)))
-            return
-        if reply is not None:
-            answer(reply)
-        elif ack.response is None:
-            ack()
-        _run_after(turn)
+            reply, turn = Reply(_apology(ref)), None
+        if turn is not None:
+            _run_after(turn)
+        _answer_command(deps, ack, body, reply, started, name)
 
     app.command(name)(listener)
+
+
+def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], reply: Reply | None, started: float, name: str) -> None:
+    """The answer is the acknowledgement; if it is too late for Slack, it goes to the response_url."""
+    if ack.response is not None:
+        return
+    if reply is None:
+        ack()
+        return
+    kwargs = _reply_kwargs(reply, name)
+    late = time.monotonic() - started > ACK_BUDGET_SECONDS
+    response_url = str(body.get("response_url") or "")
+    if late and response_url:
+        log.warning(
+            "the answer to %s was ready after %.1f s: sent to the response_url", name, time.monotonic() - started
+        )
+        _queue_reply(deps, body, reply)
+        ack()
+        return
+    ack(response_type="in_channel" if reply.in_channel else "ephemeral", **kwargs)
+
+
+def _reply_kwargs(reply: Reply, name: str) -> dict[str, Any]:
+    """text and blocks as dicts; a view that broke a Block Kit limit is still answered, in plain text."""
+    kwargs: dict[str, Any] = {"text": reply.text}
+    if reply.blocks:
+        try:
+            kwargs["blocks"] = [block if isinstance(block, dict) else block.to_dict() for block in reply.blocks]
+        except SlackObjectFormationError:
+            log.exception("the answer to %s broke a Block Kit limit; sent as text", name)
+            kwargs["text"] = truncate(reply.text, 3000)
+    return kwargs
+
+
+# --- answers that cannot be the acknowledgement ---------------------------------------------------
+
+
+def _queue_reply_in(session: Session, deps: Deps, body: dict[str, Any], reply: Reply) -> None:
+    """The answer to a button, a form or a late command, as an outbox row: the message's response_url,
+    else ephemerally in the channel it came from, else a DM."""
+    user_id = caller_id(body)
+    if not user_id:
+        return
+    kwargs = _reply_kwargs(reply, "a reply")
+    text, blocks = kwargs["text"], kwargs.get("blocks")
+    now = deps.clock()
+    response_url = body.get("response_url")
+    if response_url:
+        outbox.respond(
+            session, str(response_url), user_id, text, blocks, now=now, replace_original=reply.replace_original
+        )
+        return
+    channel = (body.get("channel") or {}).get("id") or private_metadata(body).get("channel_id")
+    if channel and not str(channel).startswith("D"):
+        outbox.tell_ephemeral(session, str(channel), user_id, text, blocks, now=now, kind=outbox.ANSWER_KIND)
+    else:
+        outbox.tell(session, user_id, text, blocks, now=now, kind=outbox.ANSWER_KIND)
+
+
+def _queue_reply(deps: Deps, body: dict[str, Any], reply: Reply) -> None:
+    """The same, in a transaction of its own (the request's was rolled back, or is over)."""
+    try:
+        with deps.sessions.begin() as session:
+            _queue_reply_in(session, deps, body, reply)
+    except Exception:
+        log.exception("could not queue an answer")
+        return
+    if deps.courier is not None:
+        deps.courier.wake()
 
 
 # --- buttons and other block actions -----------------------------------------------------------
@@ -237,47 +292,34 @@ ActionHandler = Callable[[Turn], Reply | None]
 
 
 def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler) -> None:
-    """Register a block action. It is acknowledged at once; the answer follows as an ephemeral message."""
+    """Register a block action: acknowledged empty; the answer follows through the outbox, written in
+    the same transaction as what the button changed."""
 
-    def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        def work(session: Session) -> Turn:
+            turn = _open_turn(deps, session, body, client, ack)
+            reply = handler(turn)
+            if reply is not None:
+                _queue_reply_in(session, deps, body, reply)
+            return turn
+
         turn: Turn | None = None
         try:
-            with deps.sessions.begin() as session:
-                turn = _open_turn(deps, session, body, client, ack)
-                reply = handler(turn)
+            turn = transact(deps, work)
         except CbaError as exc:
-            _tell(body, client, respond, Reply(exc.user_text()))
-            return
+            _queue_reply(deps, body, Reply(exc.user_text()))
+            turn = None
         except Exception:
             ref = _ref()
             log.exception("action %s failed (ref %s)", action_id, ref)
-            _tell(body, client, respond, Reply(_apology(ref)))
-            return
-        if reply is not None:
-            _tell(body, client, respond, reply)
-        _run_after(turn)
+            _queue_reply(deps, body, Reply(_apology(ref)))
+            turn = None
+        if turn is not None:
+            _run_after(turn)
+        if ack.response is None:
+            ack()
 
     app.action(action_id)(listener)
-
-
-def _tell(body: dict[str, Any], client: WebClient, respond: Respond | None, reply: Reply) -> None:
-    """Answer the user where they are: the message's response_url, the channel ephemerally, else a DM."""
-    user_id = caller_id(body)
-    kwargs: dict[str, Any] = {"text": reply.text}
-    if reply.blocks:
-        kwargs["blocks"] = reply.blocks
-    try:
-        if body.get("response_url") and respond is not None:
-            respond(response_type="ephemeral", replace_original=reply.replace_original, **kwargs)
-            return
-        channel = (body.get("channel") or {}).get("id") or private_metadata(body).get("channel_id")
-        if channel and not str(channel).startswith("D") and user_id:
-            client.chat_postEphemeral(channel=channel, user=user_id, **kwargs)
-        elif user_id:
-            client.chat_postMessage(channel=user_id, **kwargs)
-    except SlackApiError as exc:
-        log.warning("could not deliver an answer: %s", exc.response.get("error"))
 
 
 # --- modal submissions -------------------------------------------------------------------------
@@ -289,33 +331,35 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
     """Register a modal submission. Field errors go back onto the fields; the modal stays open."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        def work(session: Session) -> tuple[Turn, ViewResult]:
+            turn = _open_turn(deps, session, body, client, ack)
+            result = handler(turn) or ViewResult()
+            if result.reply is not None:
+                _queue_reply_in(session, deps, body, result.reply)
+            return turn, result
+
         turn: Turn | None = None
+        result = ViewResult()
         try:
-            with deps.sessions.begin() as session:
-                turn = _open_turn(deps, session, body, client, ack)
-                result = handler(turn) or ViewResult()
+            turn, result = transact(deps, work)
         except FieldErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return
         except CbaError as exc:
-            ack()
-            _tell(body, client, None, Reply(exc.user_text()))
-            return
+            _queue_reply(deps, body, Reply(exc.user_text()))
+            turn = None
         except Exception:
             ref = _ref()
             log.exception("view %s failed (ref %s)", callback_id, ref)
-            if ack.response is None:
-                ack()
-            _tell(body, client, None, Reply(_apology(ref)))
-            return
+            _queue_reply(deps, body, Reply(_apology(ref)))
+            turn = None
+        if turn is not None:
+            _run_after(turn)
         if ack.response is None:
             if result.update is not None:
                 ack(response_action="update", view=result.update)
             else:
                 ack()
-        if result.reply is not None:
-            _tell(body, client, None, result.reply)
-        _run_after(turn)
 
     app.view(callback_id)(listener)
 
@@ -334,16 +378,22 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
 
     def listener(body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack) -> None:
         event_id = str(body.get("event_id") or "")
+
+        def work(session: Session) -> Turn | None:
+            if event_id:
+                if session.get(ProcessedEvent, event_id) is not None:
+                    return None
+                session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
+                session.flush()
+            turn = _open_turn(deps, session, body, client, ack, create=False)
+            handler(turn, event)
+            return turn
+
         turn: Turn | None = None
         try:
-            with deps.sessions.begin() as session:
-                if event_id:
-                    if session.get(ProcessedEvent, event_id) is not None:
-                        return
-                    session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
-                    session.flush()
-                turn = _open_turn(deps, session, body, client, ack, create=False)
-                handler(turn, event)
+            turn = transact(deps, work)
+            if turn is None:
+                return
         except IntegrityError:
             log.info("event %s was handled concurrently; skipped", event_id)
             return

@@ -1,4 +1,4 @@
-"""The only Bolt-aware coaching file: unpack, call the service, render, queue the DMs after commit."""
+"""The only Bolt-aware coaching file: unpack, call the service, render, queue the DMs in the same transaction."""
 
 from __future__ import annotations
 
@@ -98,25 +98,12 @@ def _book(turn: Turn, slot_id: int) -> Reply:
     except service.SlotTaken as taken:
         text, blocks = views.taken_blocks(taken, settings.zone)
         return Reply(text, blocks)
-    client, now, cal = turn.client, turn.now, booked.calendar
-    slot_id = booked.booking.slot_id
-    turn.later(
-        lambda: notify.send_booked(
-            client,
-            cal,
-            slot_id=slot_id,
-            participant=booked.participant_slack,
-            coach=booked.coach_slack,
-            zone=settings.zone,
-            stamp=now,
-        )
-    )
+    notify.queue_booked(turn.session, booked, zone=settings.zone, now=turn.now)
     return Reply(views.booked_text(booked, settings.zone))
 
 
 def _queue_cancelled(turn: Turn, cancelled: service.Cancelled) -> None:
-    client, now, zone = turn.client, turn.now, turn.deps.settings.zone
-    turn.later(lambda: notify.send_cancelled(client, cancelled, zone=zone, stamp=now))
+    notify.queue_cancelled(turn.session, cancelled, zone=turn.deps.settings.zone, now=turn.now)
 
 
 def _cancel(turn: Turn, booking_id: int) -> Reply:

@@ -1,71 +1,90 @@
-"""Telling people after commit: DMs with the calendar file (files upload v2 into the DM)."""
+"""Telling both sides of a booking: outbox rows written in the booking's own transaction.
+
+Each side gets a DM and the "Add to calendar" (or "Remove from calendar") .ics file shared in that
+DM (files upload v2). Nothing here calls Slack: the rows are delivered after the commit by the
+delivery engine, which retries them while Slack is down and sends each once (SPEC 3).
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from sqlalchemy.orm import Session
 
+from bot.kernel import outbox, planning
 from commands.coaching import views
-from commands.coaching.ics import CalendarBooking, booking_ics
-from commands.coaching.service import Cancelled
+from commands.coaching.ics import booking_ics
+from commands.coaching.service import Booked, Cancelled
 
-log = logging.getLogger(__name__)
+# The subject of a booking's notices (not the booking's reminders, whose subject is "booking").
+NOTICE = "booking-notice"
 
 
 def _dm_with_calendar(
-    client: WebClient,
+    session: Session,
     slack_id: str | None,
     text: str,
-    blocks: list[Block] | None,
+    blocks: Sequence[Block] | None,
+    *,
+    booking_id: int,
     ics: bytes,
     filename: str,
+    title: str,
     comment: str,
+    now: datetime,
 ) -> None:
-    """One recipient: a failure is logged and never stops the other side being told."""
+    """The DM, then the file in that same DM (queued in this order: the engine sends them in order)."""
     if not slack_id:
-        return
-    try:
-        channel = client.conversations_open(users=slack_id)["channel"]["id"]
-        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        client.files_upload_v2(
-            channel=channel,
-            content=ics,
-            filename=filename,
-            title="Add to calendar" if "cancel" not in filename else "Remove from calendar",
-            initial_comment=comment,
+        return  # an erased member: nobody to tell
+    outbox.tell(session, slack_id, text, blocks, now=now, subject=(NOTICE, booking_id))
+    row = outbox.upload(session, slack_id, filename=filename, content=ics, now=now, title=title, comment=comment)
+    if row is not None:  # (upload takes no subject: the file belongs to the same booking's notices)
+        row.subject_type, row.subject_id = NOTICE, booking_id
+
+
+def queue_booked(session: Session, booked: Booked, *, zone: ZoneInfo, now: datetime) -> None:
+    """The confirmation to the participant and to the coach, each with the METHOD:REQUEST file."""
+    cal = booked.calendar
+    ics = booking_ics(cal, method="REQUEST", stamp=now)
+    for to, slack_id in (("participant", booked.participant_slack), ("coach", booked.coach_slack)):
+        text, blocks = views.booking_dm(cal, to=to, zone=zone, slot_id=booked.booking.slot_id)
+        _dm_with_calendar(
+            session,
+            slack_id,
+            text,
+            blocks,
+            booking_id=cal.booking_id,
+            ics=ics,
+            filename=f"cba-coaching-booking-{cal.booking_id}.ics",
+            title="Add to calendar",
+            comment=f":calendar: Add to calendar: booking #{cal.booking_id}",
+            now=now,
         )
-    except SlackApiError as exc:
-        log.warning("coaching DM not delivered: %s", exc.response.get("error"))
+    session.flush()
 
 
-def send_booked(
-    client: WebClient,
-    cal: CalendarBooking,
-    *,
-    slot_id: int,
-    participant: str | None,
-    coach: str | None,
-    zone: ZoneInfo,
-    stamp: datetime,
-) -> None:
-    ics = booking_ics(cal, method="REQUEST", stamp=stamp)
-    filename = f"cba-coaching-booking-{cal.booking_id}.ics"
-    comment = f":calendar: Add to calendar: booking #{cal.booking_id}"
-    for to, slack_id in (("participant", participant), ("coach", coach)):
-        text, blocks = views.booking_dm(cal, to=to, zone=zone, slot_id=slot_id)
-        _dm_with_calendar(client, slack_id, text, blocks, ics, filename, comment)
+def queue_cancelled(session: Session, result: Cancelled, *, zone: ZoneInfo, now: datetime) -> None:
+    """Both sides get the METHOD:CANCEL file (same UID, higher SEQUENCE); the other side is told why.
 
-
-def send_cancelled(client: WebClient, result: Cancelled, *, zone: ZoneInfo, stamp: datetime) -> None:
-    """Both sides get the METHOD:CANCEL file (same UID, higher SEQUENCE); the other side is told why."""
-    ics = booking_ics(result.calendar, method="CANCEL", stamp=stamp)
-    filename = f"cba-coaching-booking-{result.booking_id}-cancel.ics"
-    comment = f":x: Remove from calendar: booking #{result.booking_id}"
+    A confirmation still waiting to be delivered (Slack was down) is dropped first, so that "booked"
+    never arrives after "cancelled".
+    """
+    planning.cancel_reminders(session, subject_type=NOTICE, subject_id=result.booking_id)
+    ics = booking_ics(result.calendar, method="CANCEL", stamp=now)
     for to, slack_id in (("participant", result.participant_slack), ("coach", result.coach_slack)):
-        text = views.cancellation_dm(result, to=to, zone=zone)
-        _dm_with_calendar(client, slack_id, text, None, ics, filename, comment)
+        _dm_with_calendar(
+            session,
+            slack_id,
+            views.cancellation_dm(result, to=to, zone=zone),
+            None,
+            booking_id=result.booking_id,
+            ics=ics,
+            filename=f"cba-coaching-booking-{result.booking_id}-cancel.ics",
+            title="Remove from calendar",
+            comment=f":x: Remove from calendar: booking #{result.booking_id}",
+            now=now,
+        )
+    session.flush()

@@ -116,14 +116,9 @@ def _list(turn: Turn, page: int) -> Reply:
 
 
 def _open_modal(turn: Turn, view: Any) -> None:
-    """Acknowledge now, open the modal right after the commit (the trigger expires 3 s after the click)."""
-    turn.ack()
+    """Right after the commit: the trigger expires 3 s after the click or command."""
     client, trigger = turn.client, turn.trigger_id or ""
-
-    def open_it() -> None:
-        client.views_open(trigger_id=trigger, view=view)
-
-    turn.later(open_it)
+    turn.later(lambda: client.views_open(trigger_id=trigger, view=view))
 
 
 def _action_value(turn: Turn) -> str:

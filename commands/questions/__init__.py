@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.kernel import outbox
 from bot.kernel.registry import Registry
-from commands.questions import demo, exports, listeners, nudge, service, views
+from commands.questions import demo, exports, listeners, nudge, posting, service, views
 
 
 def register(registry: Registry) -> None:
@@ -15,5 +16,12 @@ def register(registry: Registry) -> None:
     registry.view(views.ANSWER_VIEW, listeners.submit_answer)
     registry.event("message", listeners.thread_reply)
     registry.reminder_kind(service.NUDGE_KIND, nudge.render_nudge)
+    registry.on_delivered(service.NUDGE_KIND, nudge.nudge_delivered)
+    registry.reminder_kind(posting.POST_KIND, posting.render_post)
+    registry.on_delivered(posting.POST_KIND, posting.post_delivered)
+    registry.reminder_kind(posting.ANSWER_POST_KIND, outbox.render_message)
+    registry.on_delivered(posting.ANSWER_POST_KIND, posting.answer_post_delivered)
+    # Before the delivery tick (order 100), so that what it queues leaves in the same tick.
+    registry.tick("questions-failed-posts", posting.report_failures, order=50)
     registry.exporter("questions", exports.export_questions)
     registry.demo_step(demo.demo_question)

@@ -1,24 +1,21 @@
-"""The Bolt-facing side of /cba-ask: unpack, call the service, post and DM (thin)."""
+"""The Bolt-facing side of /cba-ask: unpack, call the service, queue what is said (thin).
+
+Nothing here calls Slack but `views.open` for the Answer modal (after the commit: it needs the trigger);
+posts, DMs and edits are outbox rows (commands.questions.posting).
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.actors import persisted
-from commands.common.errors import CbaError, Conflict, FieldErrors, UsageError
+from commands.common.errors import CbaError, FieldErrors, UsageError
 from commands.common.parsing import parse_id
 from commands.questions import parse as parsing
-from commands.questions import service, views
-from storage.models import Answer, Member, Question
-
-log = logging.getLogger(__name__)
+from commands.questions import posting, service, views
+from storage.models import Question
 
 # Message subtypes that are still someone's reply; edits, deletions, joins and bot posts are not.
 ANSWER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
@@ -39,6 +36,10 @@ def handle_command(turn: Turn) -> Reply:
 
 
 def ask(turn: Turn, request: parsing.Ask) -> Reply:
+    """Store, route and queue the question's post in the request's transaction; answer from the database.
+
+    Also used by the Home tab's "Ask alumni" form (commands.home).
+    """
     settings = turn.deps.settings
     channel = settings.questions_channel
     if not channel:
@@ -49,63 +50,14 @@ def ask(turn: Turn, request: parsing.Ask) -> Reply:
     question = service.ask(
         turn.session, turn.actor, request.text, anonymous=request.anonymous, now=turn.now, channel_id=channel
     )
-    text, blocks = views.question_message(question, settings.zone)
-    ts = _post_question(turn, channel, text, blocks)
-    service.attach_message(question, channel, ts, _permalink(turn.client, channel, ts))
     routed = service.route(turn.session, question, turn.now)
     service.plan_nudge(turn.session, question, settings.question_nudge)
-
-    recipients = [row.member.slack_id for row in routed if row.member.slack_id]
-    dm_text, dm_blocks = views.alumni_dm(question)
-    client = turn.client
-    turn.later(lambda: _send_each(client, recipients, dm_text, dm_blocks))
-    reply_text, reply_blocks = views.ask_reply(question, len(recipients))
+    posting.queue_post(turn.session, question, turn.now, settings.zone)
+    if not routed:
+        organisers = service.organiser_ids(turn.session, settings.organisers)
+        posting.tell_organisers_no_match(turn.session, question, organisers, turn.now)
+    reply_text, reply_blocks = views.ask_reply(question, len(routed))
     return Reply(reply_text, reply_blocks)
-
-
-def _post_question(turn: Turn, channel: str, text: str, blocks: list[Block]) -> str:
-    """Post to the questions channel, joining it if needed; if that fails, tell the organisers and refuse."""
-    client = turn.client
-    try:
-        return str(client.chat_postMessage(channel=channel, text=text, blocks=blocks)["ts"])
-    except SlackApiError as exc:
-        error = str(exc.response.get("error"))
-    if error == "not_in_channel":
-        try:
-            client.conversations_join(channel=channel)
-            return str(client.chat_postMessage(channel=channel, text=text, blocks=blocks)["ts"])
-        except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-    log.warning("could not post a question to the questions channel: %s", error)
-    notice = (
-        f":warning: I could not post an alumni question to <#{channel}> (Slack said `{error}`). "
-        "Please invite me to that channel, or check CBA_QUESTIONS_CHANNEL."
-    )
-    _send_each(client, service.organiser_ids(turn.session, turn.deps.settings.organisers), notice, None)
-    raise Conflict(
-        f":warning: Your question could not be posted to <#{channel}> (Slack said `{error}`). "
-        "The organisers have been told; nothing was saved. Please try again later."
-    )
-
-
-def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
-    try:
-        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except SlackApiError as exc:
-        log.warning("chat.getPermalink failed: %s", exc.response.get("error"))
-        return None
-
-
-def _send_each(client: WebClient, users: list[str], text: str, blocks: list[Block] | None) -> None:
-    """DMs, one by one: one person's failure does not stop the others."""
-    for user in users:
-        try:
-            if blocks:
-                client.chat_postMessage(channel=user, text=text, blocks=blocks)
-            else:
-                client.chat_postMessage(channel=user, text=text)
-        except SlackApiError as exc:
-            log.warning("a question DM could not be delivered: %s", exc.response.get("error"))
 
 
 def _asker_label(turn: Turn) -> views.AskerLabel:
@@ -128,24 +80,8 @@ def show_search(turn: Turn, words: str, page: int) -> Reply:
 
 def resolve(turn: Turn, question_id: int) -> Reply:
     question = service.resolve(turn.session, turn.actor, question_id, turn.now)
-    _update_channel_message(turn, question)
+    posting.refresh_post(turn.session, question, turn.now, turn.deps.settings.zone)
     return Reply(f":white_check_mark: question #{question.id} is marked resolved.")
-
-
-def _update_channel_message(turn: Turn, question: Question) -> None:
-    if not question.channel_id or not question.message_ts:
-        return
-    channel, ts = question.channel_id, question.message_ts
-    text, blocks = views.question_message(question, turn.deps.settings.zone)
-    client = turn.client
-
-    def update() -> None:
-        try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            log.warning("could not update a question message: %s", exc.response.get("error"))
-
-    turn.later(update)
 
 
 # --- buttons --------------------------------------------------------------------------------------
@@ -169,7 +105,12 @@ def resolve_button(turn: Turn) -> Reply:
 def answer_button(turn: Turn) -> None:
     question = _question_from_button(turn)
     service.check_may_answer(turn.actor, question)
-    turn.client.views_open(trigger_id=turn.trigger_id, view=views.answer_modal(question, turn.channel_id))
+    trigger, client, modal = turn.trigger_id, turn.client, views.answer_modal(question, turn.channel_id)
+
+    def open_it() -> None:  # views.open needs the trigger: directly, right after the commit
+        client.views_open(trigger_id=trigger, view=modal)
+
+    turn.later(open_it)
 
 
 def page_button(turn: Turn) -> Reply:
@@ -197,28 +138,12 @@ def submit_answer(turn: Turn) -> ViewResult:
     except UsageError as exc:
         raise FieldErrors({views.ANSWER_BLOCK: exc.message}) from None
     service.check_may_answer(turn.actor, question)
-    answer = service.add_answer(turn.session, question, turn.actor.member, text, source="button", now=turn.now)
-    assert answer is not None  # no Slack ts yet, so never a duplicate
     author = turn.actor.member
-    post = views.answer_thread_post(answer, author)
-    channel, thread_ts, answer_id = question.channel_id, question.message_ts, answer.id
-    client, sessions, asker = turn.client, turn.deps.sessions, _asker_slack_id(question)
-
-    def publish() -> None:
-        ts = permalink = None
-        if channel and thread_ts:
-            try:
-                ts = str(client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=post)["ts"])
-            except SlackApiError as exc:
-                log.warning("could not post an answer in its thread: %s", exc.response.get("error"))
-            if ts:
-                permalink = _permalink(client, channel, ts)
-                with sessions.begin() as session:
-                    service.set_answer_message(session, answer_id, ts, permalink)
-        answer.slack_ts, answer.permalink = ts, permalink
-        _tell_asker(client, asker, question, answer, author)
-
-    turn.later(publish)
+    answer = service.add_answer(turn.session, question, author, text, source="button", now=turn.now)
+    assert answer is not None  # no Slack ts yet, so never a duplicate
+    # In the thread once the question is posted; the asker's DM follows the thread post (its link).
+    if posting.queue_answer_post(turn.session, question, answer, author, turn.now) is None:
+        posting.tell_asker_of_answer(turn.session, question, answer, turn.now)
     return ViewResult(reply=Reply(f":white_check_mark: Your answer to question #{question.id} is posted. Thank you!"))
 
 
@@ -242,26 +167,7 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
         source="thread",
         now=turn.now,
         slack_ts=str(ts),
-        permalink=_permalink(turn.client, str(channel), str(ts)),
+        permalink=views.reply_permalink(question, str(channel), str(ts), str(thread_ts)),
     )
-    if answer is None:
-        return
-    client, asker = turn.client, _asker_slack_id(question)
-    turn.later(lambda: _tell_asker(client, asker, question, answer, author))
-
-
-def _asker_slack_id(question: Question) -> str | None:
-    asker = question.asker
-    if asker is None or asker.erased_at is not None or not asker.slack_id:
-        return None
-    return asker.slack_id
-
-
-def _tell_asker(
-    client: WebClient, asker: str | None, question: Question, answer: Answer, author: Member | None
-) -> None:
-    """The asker hears of each answer by DM (anonymous askers too: the DM is theirs alone)."""
-    if asker is None:
-        return
-    text, blocks = views.answer_dm(question, answer, author)
-    _send_each(client, [asker], text, blocks)
+    if answer is not None:
+        posting.tell_asker_of_answer(turn.session, question, answer, turn.now)

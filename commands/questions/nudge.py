@@ -1,4 +1,8 @@
-"""The one reminder of an unanswered question (kind "question_nudge"), decided at send time."""
+"""The one reminder of an unanswered question (kind "question_nudge"), decided at send time.
+
+The renderer changes nothing (it may run again when a send is retried); `nudge_delivered` marks the
+question nudged in the transaction that records the nudge as sent, so a failed nudge is retried, not lost.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,14 @@ def render_nudge(session: Session, reminder: Reminder, now: datetime, zone: Zone
         return Skip("the question has an answer")
     if question.nudged:
         return Skip("the question was already brought up again")
-    question.nudged = True
-    session.flush()
+    if not question.message_ts:
+        return Skip("the question was never posted to the channel")
     text, blocks = views.nudge_message(question, service.routed_members(session, question.id), now)
     return Outgoing(text, [block.to_dict() for block in blocks])
+
+
+def nudge_delivered(session: Session, reminder: Reminder) -> None:
+    question = session.get(Question, reminder.subject_id)
+    if question is not None:
+        question.nudged = True
+        session.flush()

@@ -1,6 +1,6 @@
 """Ask alumni: the rules. Takes a session, the caller and plain arguments; flushes, never commits.
 
-No Slack here: the listeners post, DM and update messages around these calls.
+No Slack here: what is said goes through the outbox (commands.questions.posting).
 """
 
 from __future__ import annotations

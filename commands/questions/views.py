@@ -108,16 +108,17 @@ def question_message(question: Question, zone: ZoneInfo) -> tuple[str, list[Bloc
 
 
 def ask_reply(question: Question, routed: int) -> tuple[str, list[Block]]:
-    """The asker's ephemeral confirmation, with the link and their own "Mark resolved" button."""
+    """The asker's ephemeral confirmation, from the database alone (the post follows), with "Mark resolved"."""
     where = f"<#{question.channel_id}>" if question.channel_id else "the questions channel"
-    link = f" <{question.permalink}|View it>" if question.permalink else ""
-    text = f":white_check_mark: Your question #{question.id} is posted in {where}.{link}"
+    text = f":white_check_mark: Your question #{question.id} is being posted in {where}."
     if question.anonymous:
         text += " Your name is not shown."
     if routed:
         people = "alumni" if routed > 1 else "alumni member"
-        text += f" I asked {routed} {people} whose expertise matches."
-    text += " You will get a DM for each answer."
+        text += f" I am asking {routed} {people} whose expertise matches."
+    else:
+        text += " No alumni profile matches it yet: the organisers have been told and will find someone."
+    text += " I will DM you its link once it is posted, and a DM for each answer."
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
         ActionsBlock(
@@ -125,6 +126,54 @@ def ask_reply(question: Question, routed: int) -> tuple[str, list[Block]]:
         ),
     ]
     return text, blocks
+
+
+def posted_dm(question: Question) -> str:
+    """To the asker once the post is out."""
+    if question.permalink:
+        return f":white_check_mark: Your question #{question.id} is posted: <{question.permalink}|View it>"
+    where = f"<#{question.channel_id}>" if question.channel_id else "the questions channel"
+    return f":white_check_mark: Your question #{question.id} is posted in {where}."
+
+
+def no_match_organisers(question: Question) -> tuple[str, list[Block]]:
+    """To the organisers when no alumni profile matches a question (never names an anonymous asker)."""
+    where = f" in <#{question.channel_id}>" if question.channel_id else ""
+    intro = (
+        f":mag: *question #{question.id}*{where} from {public_asker(question)} matches no alumni who accept "
+        "questions. Could you point someone to it?"
+    )
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+        SectionBlock(text=MarkdownTextObject(text=quoted(question.text, 1500))),
+    ]
+    return f"question #{question.id} matches no alumni: could you point someone to it?", blocks
+
+
+def post_failed_asker(question: Question, channel: str, error: str, routed: int) -> str:
+    text = (
+        f":warning: Your question #{question.id} could not be posted to <#{channel}> (Slack said `{escape(error)}`). "
+        "The organisers have been told."
+    )
+    if routed:
+        people = "alumni" if routed > 1 else "alumni member"
+        text += f" I sent it to {routed} {people} directly; their answers still reach you by DM."
+    return text
+
+
+def post_failed_organisers(question: Question, channel: str, error: str) -> str:
+    return (
+        f":warning: I could not post question #{question.id} to <#{channel}> (Slack said `{escape(error)}`). "
+        "Please invite me to that channel, or check CBA_QUESTIONS_CHANNEL."
+    )
+
+
+def reply_permalink(question: Question, channel: str, ts: str, thread_ts: str) -> str | None:
+    """The link of a reply in the question's thread, built from the question's own link (no Slack call)."""
+    if not question.permalink or "/archives/" not in question.permalink:
+        return None
+    base = question.permalink.split("/archives/", 1)[0]
+    return f"{base}/archives/{channel}/p{ts.replace('.', '')}?thread_ts={thread_ts}&cid={channel}"
 
 
 def alumni_dm(question: Question) -> tuple[str, list[Block]]:

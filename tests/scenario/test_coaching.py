@@ -364,8 +364,16 @@ class TestBook:
         with sessions() as session:
             booking = session.scalars(select(CoachingBooking)).one()
             assert (booking.participant_id, booking.status, booking.ics_sequence) == (people[P1], "active", 0)
-            reminders = session.scalars(select(Reminder).order_by(Reminder.due_at, Reminder.recipient)).all()
+            reminders = session.scalars(
+                select(Reminder).where(Reminder.kind == "coaching").order_by(Reminder.due_at, Reminder.recipient)
+            ).all()
+            notices = session.scalars(select(Reminder).where(Reminder.kind != "coaching")).all()
         assert {(r.kind, r.subject_type, r.subject_id) for r in reminders} == {("coaching", "booking", booking.id)}
+        # The confirmations went through the outbox: a DM and a file for each side, delivered once.
+        assert sorted((r.method, r.recipient, r.status) for r in notices) == sorted(
+            (method, user, "sent") for method in ("chat.postMessage", "files.upload") for user in (P1, COACH)
+        )
+        assert {(r.subject_type, r.subject_id) for r in notices} == {("booking-notice", booking.id)}
         assert sorted((r.offset_label, r.recipient) for r in reminders) == sorted(
             [("1d", P1), ("1d", COACH), ("1h", P1), ("1h", COACH)]
         )
@@ -628,7 +636,9 @@ class TestReminderRenderer:
         assert render is not None
         with sessions() as session:
             for recipient, other in ((P1, COACH), (COACH, P1)):
-                reminder = session.scalars(select(Reminder).where(Reminder.recipient == recipient)).first()
+                reminder = session.scalars(
+                    select(Reminder).where(Reminder.recipient == recipient, Reminder.kind == "coaching")
+                ).first()
                 assert reminder is not None
                 out = render(session, reminder, SOON - timedelta(hours=1), ZONE)
                 assert isinstance(out, Outgoing)
@@ -638,7 +648,7 @@ class TestReminderRenderer:
                 assert render(session, reminder, SOON, ZONE) == Skip("session already began")
         slack.command(P1, "/cba-book", "cancel 1")
         with sessions() as session:
-            reminder = session.scalars(select(Reminder)).first()
+            reminder = session.scalars(select(Reminder).where(Reminder.kind == "coaching")).first()
             assert isinstance(render(session, reminder, SOON - timedelta(hours=1), ZONE), Skip)  # type: ignore[arg-type]
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.console.fakeslack import FakeSlack
 from storage.models import CoachingBooking
 from tests.coaching_race import COACH, SECRET, TOKEN, click_body, fire_together, outcome, post_signed, racers, seed_race
+from tests.process_helpers import release_together
 
 ROOT = Path(__file__).resolve().parents[2]
 RACERS = 50
@@ -44,7 +45,7 @@ def _child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _assert_one_winner(fake: FakeSlack, sessions: sessionmaker[Session]) -> None:
+def _assert_one_winner(fake: FakeSlack, sessions: sessionmaker[Session], *, settle: float) -> None:
     fake.wait_for("response_url", RACERS, timeout=60)
     result = outcome(fake)
     assert result.other == []
@@ -54,7 +55,7 @@ def _assert_one_winner(fake: FakeSlack, sessions: sessionmaker[Session]) -> None
         winner = session.scalars(select(CoachingBooking)).one().participant.slack_id
     # One confirmation: a DM and a calendar file to the winner and the coach, nobody else.
     fake.wait_for("files.completeUploadExternal", 2, timeout=30)
-    time.sleep(0.5)
+    time.sleep(settle)  # time for a wrong third upload to show up, while a bot still runs
     assert sorted(f.channel_id or "" for f in fake.files) == sorted([fake.dm_channel(COACH), fake.dm_channel(winner)])
 
 
@@ -118,7 +119,7 @@ def test_fifty_signed_http_clicks_on_a_running_bot(
     errors = fire_together([lambda body=body: statuses.append(post_signed(server, body)) for body in bodies])
     assert errors == []
     assert statuses == [200] * RACERS
-    _assert_one_winner(fake_slack, sessions)
+    _assert_one_winner(fake_slack, sessions, settle=0.5)
 
 
 def test_fifty_clicks_from_two_processes_on_one_database(
@@ -126,7 +127,6 @@ def test_fifty_clicks_from_two_processes_on_one_database(
 ) -> None:
     slot_id = seed_race(sessions, fake_slack, starts_at, RACERS)
     jobs = [[user, fake_slack.new_response_url()] for user in racers(RACERS)]
-    start_at = time.time() + 8  # both processes are up and built by then
     processes = [
         subprocess.Popen(
             [
@@ -137,8 +137,6 @@ def test_fifty_clicks_from_two_processes_on_one_database(
                 db_url,
                 "--fake-url",
                 fake_slack.url,
-                "--start-at",
-                str(start_at),
                 "--slot",
                 str(slot_id),
                 "--jobs",
@@ -146,14 +144,17 @@ def test_fifty_clicks_from_two_processes_on_one_database(
             ],
             cwd=ROOT,
             env=_child_env(),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
         for half in (jobs[: RACERS // 2], jobs[RACERS // 2 :])
     ]
+    release_together(processes)  # both built, then all fifty clicks at once
     for process in processes:
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err.decode()[-3000:]
         report = json.loads(out.decode().strip().splitlines()[-1])
         assert report["statuses"] == [200] * (RACERS // 2)
-    _assert_one_winner(fake_slack, sessions)
+    # Both processes have exited, after waiting for all their work: every upload has been made.
+    _assert_one_winner(fake_slack, sessions, settle=0)

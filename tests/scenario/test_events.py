@@ -18,7 +18,9 @@ from bot.app import Bot
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
 from bot.features import build_registry
+from bot.kernel.zones import refresh_zones
 from bot.scheduler import tick
+from commands.common.actors import get_or_create_member
 from commands.common.csv_text import to_csv
 from storage.models import CheckIn, Cohort, Event, Reminder, Rsvp
 from tests.conftest import ORGANISER, Clock
@@ -65,6 +67,9 @@ class TestOrganiserCommands:
         self, slack: SlackDriver, sessions: sessionmaker[Session], cohort: Cohort, fake_slack: FakeSlack
     ) -> None:
         fake_slack.add_user(ORGANISER, "Olga", tz="Europe/Rome")
+        with sessions.begin() as session:
+            get_or_create_member(session, ORGANISER)
+        refresh_zones(slack.deps)  # the scheduler's tick learns zones from Slack, never a request
         reply = _admin(slack, "event add CBA3 in-person 2026-12-10 09:30-17:00 Peer <learning> | Torino, MESAP")
         assert re.search(r"Added \*Peer &lt;learning&gt;\* \(event #\d+, in person\)", reply)
         assert "<!date^" in reply

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import Bot
 from bot.console.driver import Dispatched, SlackDriver
 from bot.console.fakeslack import FakeSlack
+from bot.kernel.zones import refresh_zones
 from bot.scheduler import tick
 from commands.homework import views
 from storage.models import Assignment, Feedback, Member, Reminder, Submission
@@ -146,6 +147,7 @@ class TestNew:
         with sessions.begin() as session:
             organiser = session.scalars(select(Member).where(Member.slack_id == ORGANISER)).one()
             organiser.tz = None
+        refresh_zones(slack.deps)  # the scheduler's tick learns zones from Slack, never a request
         ok(slack, ORGANISER, "new CBA3 2026-12-20 Stakeholder map")
         with sessions() as session:
             created = session.scalars(select(Assignment).order_by(Assignment.id.desc())).first()

@@ -26,6 +26,7 @@ from bot.kernel.settings import Settings
 from bot.scheduler import start_clock, tick
 from storage.models import Reminder
 from tests.conftest import Clock
+from tests.process_helpers import release_together
 from tests.reminder_probe import STALE_SUBJECT, add_probes, key_of, probe_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,10 +237,12 @@ class TestPacing:
 # --- separate OS processes on one database --------------------------------------------------------
 
 
-def _spawn(db_url: str, fake: FakeSlack, worker: str, start_at: float) -> subprocess.Popen[bytes]:
+def _spawn(db_url: str, fake: FakeSlack, worker: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "tests.reminder_worker", db_url, fake.url, worker, "--start-at", str(start_at)]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    command = [sys.executable, "-m", "tests.reminder_worker", db_url, fake.url, worker]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def _worker_of(call: Call) -> str:
@@ -271,9 +274,9 @@ def test_two_processes_deliver_2000_reminders_exactly_once(
             os.kill(workers["A"].pid, signal.SIGKILL)
 
     fake_slack.subscribe(kill_mid_batch)
-    start_at = time.time() + 4
-    workers = {name: _spawn(db_url, fake_slack, name, start_at) for name in ("A", "B")}
+    workers = {name: _spawn(db_url, fake_slack, name) for name in ("A", "B")}
     try:
+        release_together(list(workers.values()))  # both start at once, whatever their start-up took
         for name, process in workers.items():
             _out, err = process.communicate(timeout=120)
             if not (kill_one and name == "A"):
