@@ -27,6 +27,8 @@ from storage.models import Member, Reminder
 
 MESSAGE_KIND = "message"
 HOME_KIND = "home"
+# In a Home refresh's payload: the recipient is an organiser by configuration (CBA_ORGANISERS).
+ORGANISER_MARK = "organiser"
 # Stands for the slack_ts of the row this one depends on (a thread reply, an edit of that post).
 PARENT_TS = "@parent"
 # Rows that answer the caller (a refusal, a button's outcome): not side effects of a change, and wiped
@@ -179,20 +181,31 @@ def upload(
     return queue(session, recipient, now=now, method=UPLOAD, args=args)
 
 
-def publish_home(session: Session, to: Recipient, *, now: datetime) -> Reminder | None:
-    """Refresh a member's Home tab. Drawn at send time, so one pending refresh per member is enough."""
+def publish_home(
+    session: Session, to: Recipient, *, now: datetime, organisers: frozenset[str] = frozenset()
+) -> Reminder | None:
+    """Refresh a member's Home tab. Drawn at send time, so one pending refresh per member is enough.
+
+    `organisers` (the settings' CBA_ORGANISERS) lets the renderer know a recipient is an organiser by
+    configuration, which the database does not record; the mark sticks to the pending refresh.
+    """
     recipient = _recipient(to)
     if recipient is None:
         return None
     pending = session.scalar(
-        select(Reminder.id).where(
+        select(Reminder).where(
             Reminder.kind == HOME_KIND, Reminder.recipient == recipient, Reminder.status == "pending"
         )
     )
     if pending is not None:
         session.info[QUEUED] = True
+        if recipient in organisers and not (pending.payload or {}).get(ORGANISER_MARK):
+            pending.payload = {**(pending.payload or {}), ORGANISER_MARK: True}
         return None
-    return queue(session, recipient, now=now, method=PUBLISH, kind=HOME_KIND, subject=("home", 0))
+    row = queue(session, recipient, now=now, method=PUBLISH, kind=HOME_KIND, subject=("home", 0))
+    if recipient in organisers:
+        row.payload = {**(row.payload or {}), ORGANISER_MARK: True}
+    return row
 
 
 def respond(

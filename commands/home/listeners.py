@@ -1,37 +1,44 @@
-"""Bolt glue for the App Home: publish the dashboard, and its buttons (thin: call services, render)."""
+"""Bolt glue for the App Home: queue the dashboard's refresh, draw it at send time, and its buttons."""
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
+from bot.kernel import outbox
+from bot.kernel.kinds import PUBLISH, Outgoing, Skip
 from bot.kernel.request import Reply, Turn, ViewResult
 from commands.coaching import service as coaching
 from commands.coaching import views as coaching_views
+from commands.common.actors import load_actor
 from commands.home import parse, service, views
 from commands.questions import listeners as questions
 from commands.questions.parse import Ask
-
-log = logging.getLogger(__name__)
+from storage.models import Reminder
 
 
 def home_opened(turn: Turn, event: dict[str, Any]) -> None:
     """Only the Home tab: the Messages and About tabs open the same event and show nothing of ours."""
     if event.get("tab") != "home" or not turn.user_id:
         return
-    board = service.dashboard(turn.session, turn.actor, turn.now)
-    view = views.home_view(board, turn.deps.settings.zone, turn.now)
-    client, user_id = turn.client, turn.user_id
+    # A stored member (not erased), or the Slack ID of someone the bot does not know yet.
+    member = turn.actor.member
+    to: outbox.Recipient = member if member.id is not None else turn.user_id
+    outbox.publish_home(turn.session, to, now=turn.now, organisers=turn.deps.settings.organisers)
 
-    def publish() -> None:
-        try:
-            client.views_publish(user_id=user_id, view=view)
-        except SlackApiError as exc:
-            log.warning("views.publish failed: %s", exc.response.get("error"))
 
-    turn.later(publish)
+def render_home(session: Session, row: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
+    """The recipient's Home view, drawn from the database when the refresh is sent (read only)."""
+    organisers = frozenset({row.recipient}) if (row.payload or {}).get(outbox.ORGANISER_MARK) else frozenset()
+    actor = load_actor(session, row.recipient, organisers, create=False)
+    if actor.member.erased_at is not None:
+        return Skip("the member's data was erased")
+    board = service.dashboard(session, actor, now)
+    view = views.home_view(board, zone, now)
+    return Outgoing(method=PUBLISH, args={"view": view.to_dict()})
 
 
 def book_button(turn: Turn) -> Reply:

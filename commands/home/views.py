@@ -117,9 +117,11 @@ def homework_state(item: Mine, now: datetime) -> str:
 
 def homework_line(item: Mine, zone: ZoneInfo, now: datetime) -> str:
     assignment = item.assignment
+    feedback = item.progress.feedback_count
+    read_it = f" — :speech_balloon: feedback received{f' ({feedback})' if feedback > 1 else ''}" if feedback else ""
     return (
         f"• assignment #{assignment.id} *{_title(assignment.title)}* — due "
-        f"{slack_date(assignment.due_at, zone, '{date_short_pretty}')} — {homework_state(item, now)}"
+        f"{slack_date(assignment.due_at, zone, '{date_short_pretty}')} — {homework_state(item, now)}{read_it}"
     )
 
 

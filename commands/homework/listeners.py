@@ -7,22 +7,25 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from bot.kernel import outbox
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.errors import FieldErrors, NotPermitted, UsageError
 from commands.common.parsing import parse_url
 from commands.homework import parse, service, views
-from commands.homework.notify import post_each
 
 PAGE_ACTIONS = re.compile(rf"^{views.PAGE_ACTION}_(prev|next)$")
 
 
-def _notify_later(turn: Turn, targets: list[str | None], text: str, blocks: list[Block]) -> None:
-    client = turn.client
+def _tell_each(turn: Turn, targets: list[str | None], text: str, blocks: list[Block]) -> None:
+    """A notice to each channel or member (a DM), queued in this transaction: sent after the commit."""
+    for target in dict.fromkeys(t for t in targets if t):
+        outbox.tell(turn.session, target, text, blocks, now=turn.now)
 
-    def deliver() -> None:
-        post_each(client, targets, text, blocks)
 
-    turn.later(deliver)
+def _refresh_homes(turn: Turn, slack_ids: list[str]) -> None:
+    """Their Home tabs list their homework with its status."""
+    for slack_id in dict.fromkeys(slack_ids):
+        outbox.publish_home(turn.session, slack_id, now=turn.now, organisers=turn.deps.settings.organisers)
 
 
 def handle_command(turn: Turn) -> Reply | None:
@@ -49,7 +52,8 @@ def handle_command(turn: Turn) -> Reply | None:
             offsets=offsets,
         )
         text, blocks = views.announcement(announced.assignment, announced.cohort.code, shown)
-        _notify_later(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        _tell_each(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        _refresh_homes(turn, announced.participant_ids)
         return Reply(views.created(announced.assignment, announced.cohort.code, len(announced.participant_ids), shown))
 
     if isinstance(command, parse.ChangeDue):
@@ -57,13 +61,15 @@ def handle_command(turn: Turn) -> Reply | None:
             session, actor, command.assignment_id, command.due, zone=turn.zone(), now=now, offsets=offsets
         )
         text, blocks = views.due_changed(announced.assignment, shown)
-        _notify_later(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        _tell_each(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        _refresh_homes(turn, announced.participant_ids)
         return Reply(text + " The cohort is being told; reminders were re-planned.")
 
     if isinstance(command, parse.Withdraw):
         announced = service.withdraw(session, actor, command.assignment_id, now=now)
         text, blocks = views.withdrawn(announced.assignment)
-        _notify_later(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        _tell_each(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
+        _refresh_homes(turn, announced.participant_ids)
         return Reply(text + " The cohort is being told; its reminders were cancelled.")
 
     if isinstance(command, parse.Status):
@@ -79,6 +85,7 @@ def handle_command(turn: Turn) -> Reply | None:
         submission = service.submit(
             session, actor, command.assignment_id, text=command.text, link=command.link, now=now
         )
+        _refresh_homes(turn, [actor.slack_id])
         return Reply(views.submitted(submission, submission.assignment, shown))
 
     if isinstance(command, parse.Review):
@@ -86,7 +93,8 @@ def handle_command(turn: Turn) -> Reply | None:
         text, blocks = views.feedback_dm(
             done.submission, done.assignment, actor.member.display_name, done.feedback.text, shown
         )
-        _notify_later(turn, [done.participant.slack_id], text, blocks)
+        _tell_each(turn, [done.participant.slack_id], text, blocks)
+        _refresh_homes(turn, [done.participant.slack_id] if done.participant.slack_id else [])
         return Reply(views.reviewed(done.submission, done.participant.display_name))
 
     detail = service.submission_detail(session, actor, command.submission_id)
@@ -161,4 +169,5 @@ def handle_modal(turn: Turn) -> ViewResult:
     if not isinstance(assignment_id, int):
         raise UsageError("That form is out of date; use `/cba-homework` again.")
     submission = service.submit(turn.session, turn.actor, assignment_id, text=text, link=link, now=turn.now)
+    _refresh_homes(turn, [turn.actor.slack_id])
     return ViewResult(reply=Reply(views.submitted(submission, submission.assignment, turn.deps.settings.zone)))

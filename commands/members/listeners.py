@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 
+from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult
 from commands.common.actors import get_or_create_member, member_by_slack_id, persisted
 from commands.common.errors import FieldErrors, NotFound
 from commands.members import parse, search, service, views
 from commands.members.fields import FIELDS, check_field
-from storage.models import Member
+from storage.models import Member, Reminder
 
-log = logging.getLogger(__name__)
+EXPORT_FILENAME = "cba-profile-export.json"
 
 
 # --- /cba-profile ------------------------------------------------------------------------------
@@ -47,6 +47,7 @@ def profile_command(turn: Turn) -> Reply | None:
         shown = _shown_value(command.field, command.value.value)
         if not changed:
             return Reply(f"Your {command.field} was already {shown}: nothing changed.")
+        _refresh_home(turn, turn.actor.member)
         tip = ""
         if command.field == "visible":
             tip = (
@@ -62,6 +63,11 @@ def profile_command(turn: Turn) -> Reply | None:
         return _export(turn)
     text, blocks = views.erase_confirm_blocks()
     return Reply(text, blocks)
+
+
+def _refresh_home(turn: Turn, member: Member) -> None:
+    """The member's Home tab shows their name, roles and what their roles and expertise bring."""
+    outbox.publish_home(turn.session, member, now=turn.now, organisers=turn.deps.settings.organisers)
 
 
 def _shown_value(field: str, value: object) -> str:
@@ -81,23 +87,19 @@ def _card_reply(turn: Turn, member: Member) -> Reply:
 
 
 def _export(turn: Turn) -> Reply:
-    data = service.personal_data(turn.session, turn.actor.member, turn.now, turn.deps.registry.export_sections)
-    content = json.dumps(data, indent=2, ensure_ascii=False)
-    summary = views.export_summary(data)
-    client, user = turn.client, turn.user_id
-
-    def send() -> None:
-        channel = client.conversations_open(users=user)["channel"]["id"]
-        client.chat_postMessage(channel=channel, text=summary)
-        client.files_upload_v2(
-            channel=channel,
-            content=content,
-            filename="cba-profile-export.json",
-            title="Your data in CBA Bot",
-            initial_comment="Your data, as JSON.",
-        )
-
-    turn.later(send)
+    """A summary DM and the JSON file, both through the outbox: sent after the commit, retried, once."""
+    member = turn.actor.member
+    data = service.personal_data(turn.session, member, turn.now, turn.deps.registry.export_sections)
+    outbox.tell(turn.session, member, views.export_summary(data), now=turn.now, subject=("member", member.id))
+    outbox.upload(
+        turn.session,
+        member,
+        filename=EXPORT_FILENAME,
+        content=json.dumps(data, indent=2, ensure_ascii=False),
+        now=turn.now,
+        title="Your data in CBA Bot",
+        comment="Your data, as JSON.",
+    )
     return Reply(
         ":package: I am sending you everything I store about you by direct message (a summary and a JSON file)."
     )
@@ -117,6 +119,8 @@ def profile_submitted(turn: Turn) -> ViewResult:
     if errors:
         raise FieldErrors(errors)
     changed = service.apply_fields(turn.session, turn.actor.member, values, turn.now)
+    if changed:
+        _refresh_home(turn, turn.actor.member)
     text = ":white_check_mark: Your profile is saved." if changed else "Your profile is unchanged."
     if changed and turn.actor.member.visible:
         text += " It appears in the directory (`/cba-profile set visible no` hides it)."
@@ -191,12 +195,14 @@ def role_subcommand(turn: Turn, rest: str) -> Reply:
         if member is None:
             raise NotFound("member", f"<@{command.slack_id}>", usage=parse.admin_usage())
         service.remove_role(turn.session, turn.actor, member, command.role, turn.deps.settings.organisers)
+        _refresh_home(turn, member)
         return Reply(f":white_check_mark: <@{command.slack_id}> no longer holds the {command.role} role.")
     member = _member_for_grant(turn, command.slack_id)
     _grant, changed = service.grant_role(turn.session, turn.actor, member, command.role, command.cohort)
     where = f" in {command.cohort}" if command.cohort else ""
     if not changed:
         return Reply(f"<@{command.slack_id}> already holds the {command.role} role{where}: nothing changed.")
+    _refresh_home(turn, member)
     return Reply(f":white_check_mark: <@{command.slack_id}> now holds the {command.role} role{where}.")
 
 
@@ -221,33 +227,30 @@ def _member_for_grant(turn: Turn, slack_id: str) -> Member:
 
 
 def team_join(turn: Turn, event: dict[str, Any]) -> None:
+    """Store the newcomer from what the event carries (no Slack call) and queue the welcome DM, once."""
     user = event.get("user") or {}
     if not isinstance(user, dict) or user.get("is_bot") or not user.get("id"):
         return
     # Events leave unknown authors unsaved (no rows for channel chatter); a workspace newcomer is stored.
     member = persisted(turn.session, turn.actor)
+    if member.erased_at is not None:
+        return
+    profile = user.get("profile") or {}
     if not member.name:
-        member.name = str(
-            user.get("real_name") or (user.get("profile") or {}).get("real_name") or user.get("name") or ""
-        )
+        member.name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or "")
     if not member.email:
-        member.email = (user.get("profile") or {}).get("email") or None
+        member.email = profile.get("email") or None
+    if user.get("tz"):
+        member.tz = str(user["tz"])
+        member.tz_checked_at = turn.now
     search.index_member(turn.session, member)
+    key = f"welcome:member:{member.id}"
+    if turn.session.scalar(select(Reminder.id).where(Reminder.dedupe_key == key)) is not None:
+        return  # welcomed already (Slack sent the join again under another event ID)
     text, blocks = views.welcome_blocks(member.name)
-    client, user_id = turn.client, str(user["id"])
-
-    def welcome() -> None:
-        _dm(client, user_id, text, blocks)
-
-    turn.later(welcome)
-
-
-def _dm(client: WebClient, user_id: str, text: str, blocks: list[Any]) -> None:
-    try:
-        channel = client.conversations_open(users=user_id)["channel"]["id"]
-        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-    except SlackApiError as exc:
-        log.warning("welcome DM failed: %s", exc.response.get("error"))
+    outbox.queue(
+        turn.session, str(user["id"]), now=turn.now, text=text, blocks=blocks, subject=("member", member.id), key=key
+    )
 
 
 def register(registry: Registry) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from commands.common.actors import Actor, member_by_slack_id
@@ -172,7 +173,10 @@ def erase(session: Session, actor: Actor, now: datetime, steps: Sequence[Erasure
             reminder.dedupe_key = f"erased:{reminder.id}"
             reminder.slack_channel = None
             reminder.slack_ts = None
+            reminder.slack_permalink = None
             reminder.claimed_by = None
+            reminder.payload = None  # what was sent to them: their export, their name in a welcome…
+    _scrub_sent_mentions(session, member)
     member.name = ERASED_NAME
     member.slack_id = None
     member.email = None
@@ -193,6 +197,28 @@ def erase(session: Session, actor: Actor, now: datetime, steps: Sequence[Erasure
     index_member(session, member)
     audit(session, member, "member.erase", f"member #{member.id}")
     return member
+
+
+def _scrub_sent_mentions(session: Session, member: Member) -> None:
+    """Messages already sent to others keep no copy of the member's Slack ID, e-mail or name.
+
+    Pending ones are left to the features that queued them (their erasure steps cancel or reword them).
+    """
+    needles = [member.slack_id or "", member.email or ""]
+    name = member.name.strip()
+    if len(name) >= 4:  # shorter names would match unrelated words
+        needles += [name, json.dumps(name)[1:-1]]  # as typed, and as the JSON column stores it (\u00e1)
+    stored = cast(Reminder.payload, Text)
+    mentions = [stored.contains(needle, autoescape=True) for needle in needles if needle]
+    if not mentions:
+        return
+    for reminder in session.scalars(
+        select(Reminder).where(
+            Reminder.status.not_in(("pending", "claimed")), Reminder.payload.is_not(None), or_(*mentions)
+        )
+    ):
+        reminder.payload = None
+        reminder.slack_permalink = None
 
 
 # --- roles -------------------------------------------------------------------------------------

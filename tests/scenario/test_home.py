@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app import Bot
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
+from bot.scheduler import tick
 from commands.home import views
-from storage.models import Member, Question, Rsvp
+from storage.models import Assignment, Member, Question, Reminder, Rsvp, Submission
 from tests.conftest import ORGANISER, Clock
 from tests.factories import make_cohort, make_member
 from tests.factories_coaching import make_booking, make_slot
@@ -298,3 +300,86 @@ class TestButtons:
         assert any(text in m.text for m in posts)
         assert f"question #{asked.id}" in fake_slack.dms_to(PARTICIPANT)[-1].text
         assert any(f"question #{asked.id}" in m.text for m in fake_slack.dms_to(ALUMNI))
+
+
+def assignment_id(sessions: sessionmaker[Session], title: str) -> int:
+    with sessions() as session:
+        return session.scalars(select(Assignment.id).where(Assignment.title == title)).one()
+
+
+def homework_line(fake: FakeSlack, user: str, title: str) -> str:
+    return next(line for line in home_text(fake, user).splitlines() if f"*{title}*" in line)
+
+
+class TestRefresh:
+    """The Home is an outbox row drawn at send time: refreshed when what it shows changes."""
+
+    def test_a_submission_refreshes_the_participants_home(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        open_home(slack, PARTICIPANT)
+        assert "not submitted yet" in homework_line(fake_slack, PARTICIPANT, "Action plan")
+        slack.command(PARTICIPANT, "/cba-homework", f"submit {assignment_id(sessions, 'Action plan')} Our plan")
+
+        assert len(fake_slack.calls_to("views.publish")) == 2
+        assert "submitted on time" in homework_line(fake_slack, PARTICIPANT, "Action plan")
+
+    def test_feedback_refreshes_the_participants_home(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        with sessions() as session:
+            submission = session.scalars(select(Submission.id)).one()
+        open_home(slack, PARTICIPANT)
+        assert "feedback" not in homework_line(fake_slack, PARTICIPANT, "Cluster map")
+        slack.command(COACH, "/cba-homework", f"review {submission} Clear and complete")
+
+        assert [call.args["user_id"] for call in fake_slack.calls_to("views.publish")] == [PARTICIPANT, PARTICIPANT]
+        assert "feedback received" in homework_line(fake_slack, PARTICIPANT, "Cluster map")
+
+    def test_a_new_assignment_refreshes_the_cohorts_homes(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        slack.command(ORGANISER, "/cba-homework", "new CBA3 2026-12-20 Stakeholder survey")
+
+        assert [call.args["user_id"] for call in fake_slack.calls_to("views.publish")] == [PARTICIPANT]
+        assert "not submitted yet" in homework_line(fake_slack, PARTICIPANT, "Stakeholder survey")
+
+    def test_a_role_or_profile_change_refreshes_the_members_home(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        slack.command(ORGANISER, "/cba-admin", f"role <@{ALUMNI}> coach")
+        assert "Your coaching slots" in home_text(fake_slack, ALUMNI)
+        slack.command(ALUMNI, "/cba-profile", "set name Alan A. Alumni")
+        assert "Welcome, Alan A. Alumni" in home_text(fake_slack, ALUMNI)
+        assert [call.args["user_id"] for call in fake_slack.calls_to("views.publish")] == [ALUMNI, ALUMNI]
+
+    def test_an_organiser_by_configuration_keeps_the_counts_when_another_feature_refreshes(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        slack.command(ORGANISER, "/cba-profile", "set name Olga O.")
+        text = home_text(fake_slack, ORGANISER)
+        assert "Welcome, Olga O." in text
+        assert "Programme at a glance" in text
+
+    def test_two_refreshes_queued_before_delivery_publish_once_the_latest_state(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        world: dict[str, int],
+    ) -> None:
+        assert bot.deps.courier is not None
+        bot.deps.courier.stop()  # nothing is delivered until the tick below
+        open_home(slack, PARTICIPANT)
+        slack.command(PARTICIPANT, "/cba-homework", f"submit {assignment_id(sessions, 'Action plan')} Our plan")
+        assert fake_slack.calls_to("views.publish") == []
+        with sessions() as session:
+            pending = session.scalars(select(Reminder).where(Reminder.kind == "home")).all()
+            assert [(row.recipient, row.status) for row in pending] == [(PARTICIPANT, "pending")]
+
+        tick(bot.deps)
+        assert len(fake_slack.calls_to("views.publish")) == 1
+        assert "submitted on time" in homework_line(fake_slack, PARTICIPANT, "Action plan")
+        tick(bot.deps)
+        assert len(fake_slack.calls_to("views.publish")) == 1

@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app import Bot
 from bot.console.driver import Dispatched, SlackDriver
 from bot.console.fakeslack import FakeSlack
 from bot.kernel.zones import refresh_zones
+from bot.scheduler import tick
 from commands.homework import views
 from storage.models import Assignment, Feedback, Member, Reminder, Submission
 from tests.conftest import ORGANISER, Clock
@@ -119,6 +121,24 @@ class TestNew:
             for label, delta in (("3d", timedelta(days=3)), ("1d", timedelta(days=1)))
             for user in (P1, P2, P3)
         )
+
+    def test_an_archived_cohort_channel_does_not_stop_the_dms_and_is_recorded(
+        self, slack: SlackDriver, world: World, fake_slack: FakeSlack, sessions: sessionmaker[Session]
+    ) -> None:
+        fake_slack.add_channel(CHANNEL3, "cba3", archived=True)
+        answer = ok(slack, ORGANISER, "new CBA3 2026-12-20 Stakeholder map")
+        assert "assignment #" in answer.text
+        for user in (P1, P2, P3):
+            assert len(fake_slack.dms_to(user)) == 1
+        with sessions() as session:
+            told = session.scalars(select(Reminder).where(Reminder.kind == "message")).all()
+            outcome = {row.recipient: (row.status, row.last_error) for row in told}
+        assert outcome == {
+            CHANNEL3: ("failed", "is_archived"),
+            P1: ("sent", None),
+            P2: ("sent", None),
+            P3: ("sent", None),
+        }
 
     def test_reads_the_day_in_the_organisers_slack_time_zone(
         self, slack: SlackDriver, world: World, fake_slack: FakeSlack, sessions: sessionmaker[Session]
@@ -605,6 +625,28 @@ class TestReview:
             [feedback] = _all(session, Feedback)
             assert feedback.submission_id == submission_id
             assert feedback.text == "Clear priorities <!channel> & good targets"
+
+    def test_the_feedback_dm_arrives_once_when_slack_fails_once(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        world: World,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        submission_id: int,
+    ) -> None:
+        fake_slack.fail("chat.postMessage", "internal_error", status=500, times=1)
+        ok(slack, COACH, f"review {submission_id} Clear priorities")
+        assert fake_slack.dms_to(P1) == []
+        clock.advance(timedelta(minutes=1))  # past the retry's back-off
+        tick(bot.deps)
+        tick(bot.deps)
+        [dm] = fake_slack.dms_to(P1)
+        assert "Clear priorities" in json.dumps(dm.blocks)
+        with sessions() as session:
+            row = session.scalars(select(Reminder).where(Reminder.kind == "message")).one()
+            assert (row.recipient, row.status, row.attempts) == (P1, "sent", 2)
 
     @pytest.mark.parametrize(
         ("user", "text", "expected"),

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app import Bot
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
+from bot.scheduler import tick
 from commands.members import views
 from storage.models import AuditEntry, Member, Reminder, RoleGrant
-from tests.conftest import ORGANISER
+from tests.conftest import ORGANISER, Clock
 from tests.factories import make_cohort
 from tests.factories_members import find_in_database, make_profile, snapshot
 
@@ -282,7 +285,7 @@ class TestProfileCard:
 
 class TestProfileExport:
     def test_sends_a_summary_and_a_json_file_by_dm(
-        self, slack: SlackDriver, fake_slack: FakeSlack, people: dict[str, int]
+        self, slack: SlackDriver, fake_slack: FakeSlack, people: dict[str, int], sessions: sessionmaker[Session]
     ) -> None:
         answer = slack.command(MARIA, "/cba-profile", "export")
         assert "direct message" in answer.text
@@ -297,8 +300,41 @@ class TestProfileExport:
             {"role": "participant", "cohort": "CBA3", "granted_at": data["roles"][0]["granted_at"]}
         ]
         summary = [m.text for m in fake_slack.dms_to(MARIA) if "Everything CBA Bot stores" in m.text]
-        assert summary
+        assert len(summary) == 1
         assert "Torino Mobility Cluster" in summary[0]
+        with sessions() as check:  # both went through the outbox, in the command's transaction
+            rows = check.scalars(select(Reminder).where(Reminder.recipient == MARIA).order_by(Reminder.id)).all()
+            assert [(row.method, row.status) for row in rows] == [
+                ("chat.postMessage", "sent"),
+                ("files.upload", "sent"),
+            ]
+
+    def test_the_file_arrives_once_when_slack_fails_once(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        people: dict[str, int],
+        sessions: sessionmaker[Session],
+        clock: Clock,
+    ) -> None:
+        fake_slack.fail("files.completeUploadExternal", "internal_error", status=500, times=1)
+        slack.command(MARIA, "/cba-profile", "export")
+        assert fake_slack.files == []
+        with sessions() as check:
+            upload = check.scalars(select(Reminder).where(Reminder.method == "files.upload")).one()
+            assert (upload.status, upload.attempts) == ("pending", 1)
+        clock.advance(timedelta(minutes=1))  # past the retry's back-off
+        tick(bot.deps)
+        tick(bot.deps)
+        exported = [f for f in fake_slack.files if f.channel_id == fake_slack.dm_channel(MARIA)]
+        assert len(exported) == 1
+        assert json.loads(exported[0].content)["profile"]["email"] == "maria@example.org"
+        assert len(fake_slack.calls_to("files.completeUploadExternal")) == 2
+        assert len([m for m in fake_slack.dms_to(MARIA) if "Everything CBA Bot stores" in m.text]) == 1
+        with sessions() as check:
+            upload = check.scalars(select(Reminder).where(Reminder.method == "files.upload")).one()
+            assert (upload.status, upload.attempts) == ("sent", 2)
 
 
 class TestProfileDelete:
@@ -314,7 +350,13 @@ class TestProfileDelete:
         assert snapshot(session) == before
 
     def test_erasure_leaves_no_personal_data_and_keeps_counts(
-        self, slack: SlackDriver, people: dict[str, int], session: Session, sessions: sessionmaker[Session], clock: Any
+        self,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        people: dict[str, int],
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: Any,
     ) -> None:
         maria_id = people["maria"]
         # Past activity and a pending reminder addressed to her.
@@ -337,14 +379,29 @@ class TestProfileDelete:
                     subject_type="event",
                     subject_id=2,
                     recipient=MARIA,
-                    due_at=clock.now,
+                    due_at=clock.now + timedelta(days=1),
                     status="pending",
+                ),
+                # A message the bot sent someone else about her.
+                Reminder(
+                    dedupe_key="message:about-maria",
+                    kind="message",
+                    subject_type="message",
+                    subject_id=0,
+                    recipient=JAN,
+                    due_at=clock.now,
+                    status="sent",
+                    sent_at=clock.now,
+                    payload={"text": f"<@{MARIA}> (Maria Rossi) booked your slot.", "blocks": [], "args": {}},
                 ),
             ]
         )
         session.commit()
         slack.command(MARIA, "/cba-profile", "set linkedin https://www.linkedin.com/in/maria-rossi-77")
         slack.command(MARIA, "/cba-profile", "set eccp https://clustercollaboration.eu/in/maria-77")
+        # Her export went out through the outbox: the sent row held all of it until now.
+        slack.command(MARIA, "/cba-profile", "export")
+        assert len(fake_slack.files) == 1
         answer = slack.action(MARIA, views.ERASE_CONFIRM, value="erase")
         assert answer.status == 200
 
@@ -367,8 +424,16 @@ class TestProfileDelete:
             assert erased.erased_at is not None
             # Counts of past activity stay right: her row, role and reminders are still counted.
             assert check.scalar(select(func.count()).select_from(RoleGrant).where(RoleGrant.member_id == maria_id)) == 1
-            statuses = sorted(check.scalars(select(Reminder.status).where(Reminder.kind != "answer")))
+            statuses = sorted(check.scalars(select(Reminder.status).where(Reminder.kind == "event")))
             assert statuses == ["cancelled", "sent"]
+            about_her = check.scalars(select(Reminder).where(Reminder.recipient == JAN)).one()
+            assert (about_her.status, about_her.payload) == ("sent", None)
+            sent_to_her = check.scalars(
+                select(Reminder).where(Reminder.kind.not_in(("event", "answer")), Reminder.recipient != JAN)
+            ).all()
+            assert {row.method for row in sent_to_her} >= {"chat.postMessage", "files.upload", "views.publish"}
+            assert {row.status for row in sent_to_her} == {"sent"}
+            assert {row.recipient for row in sent_to_her} == {"erased"}
             entry = check.scalar(select(AuditEntry).where(AuditEntry.action == "member.erase"))
             assert entry is not None
             assert entry.actor_id == maria_id
@@ -584,6 +649,45 @@ class TestWelcome:
         button = next(e for b in dms[0].blocks if b["type"] == "actions" for e in b["elements"])
         assert button["action_id"] == views.OPEN_PROFILE
         assert member(sessions, "U0NEWBIE").name == "Nora Newbie"
+        assert fake_slack.calls_to("users.info") == []
+
+    def test_stores_what_the_event_carries_without_asking_slack(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
+    ) -> None:
+        event = self._event()
+        event["user"]["tz"] = "Europe/Lisbon"
+        slack.event(event, event_id="Ev0JOIN3")
+        newbie = member(sessions, "U0NEWBIE")
+        assert (newbie.name, newbie.email, newbie.tz) == ("Nora Newbie", "nora@example.org", "Europe/Lisbon")
+        assert newbie.tz_checked_at is not None
+        # The welcome, and no users.info or other call (auth.test is Bolt's own, once per client).
+        assert [call.method for call in fake_slack.calls if call.method != "auth.test"] == ["chat.postMessage"]
+
+    def test_one_welcome_when_slack_retries_while_the_first_delivery_failed(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+    ) -> None:
+        fake_slack.add_user("U0NEWBIE", "Nora Newbie", email="nora@example.org")
+        fake_slack.fail("chat.postMessage", "service_unavailable", status=503, times=1)
+        slack.event(self._event(), event_id="Ev0JOIN4")
+        assert fake_slack.dms_to("U0NEWBIE") == []
+        # Slack retries the event (same ID), and later sends the join again under a new ID.
+        slack.event(self._event(), event_id="Ev0JOIN4", retry_num=1)
+        slack.event(self._event(), event_id="Ev0JOIN5")
+        clock.advance(timedelta(minutes=1))  # past the back-off of the failed attempt
+        tick(bot.deps)
+        tick(bot.deps)
+        dms = fake_slack.dms_to("U0NEWBIE")
+        assert len(dms) == 1
+        assert "Nora Newbie" in dms[0].text
+        assert len(fake_slack.calls_to("chat.postMessage")) == 2  # the failed attempt and its retry
+        with sessions() as check:
+            welcome = check.scalars(select(Reminder).where(Reminder.recipient == "U0NEWBIE")).one()
+            assert (welcome.status, welcome.attempts) == ("sent", 2)
 
     def test_the_button_opens_the_profile_modal(self, slack: SlackDriver, fake_slack: FakeSlack) -> None:
         fake_slack.add_user("U0NEWBIE", "Nora Newbie", email="nora@example.org")

@@ -8,20 +8,23 @@ import json
 import re
 import struct
 import zlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app import Bot
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
 from bot.features import build_registry
+from bot.scheduler import tick
 from commands.common.actors import Actor
 from commands.common.csv_text import to_csv
 from commands.members.service import erase
-from storage.models import Base, Member
-from tests.conftest import ORGANISER
+from storage.models import Base, Member, Reminder
+from tests.conftest import ORGANISER, Clock
 from tests.factories import make_member
 from tests.factories_events import make_cohort_with_participants
 from tests.factories_reports import ANNA, BEN, CLEO, COACH, EXPECTED, seed_engagement
@@ -131,6 +134,26 @@ class TestReportMessage:
         comment = files["cba-report-CBA3.png"].initial_comment or ""
         assert "1. Anna Active, 2. Ben Busy, 3. Cleo Quiet" in comment
         assert ":large_blue_square: check-ins" in comment
+
+    def test_the_files_arrive_once_when_slack_fails_once(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        seeded: dict[str, Any],
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+    ) -> None:
+        fake_slack.fail("files.completeUploadExternal", "internal_error", status=500, times=1)
+        answer = slack.command(ORGANISER, "/cba-admin", "report CBA3")
+        assert "follow by direct message" in json.dumps(answer.json["blocks"])
+        assert [f.filename for f in fake_slack.files] == ["cba-report-CBA3.png"]  # the CSV's first try failed
+        clock.advance(timedelta(minutes=1))  # past the retry's back-off
+        tick(bot.deps)
+        assert sorted(f.filename for f in fake_slack.files) == ["cba-report-CBA3.csv", "cba-report-CBA3.png"]
+        with sessions() as session:
+            rows = session.scalars(select(Reminder).where(Reminder.method == "files.upload")).all()
+            assert sorted((row.status, row.attempts) for row in rows) == [("sent", 1), ("sent", 2)]
 
     def test_export_has_the_same_numbers(self, sessions: sessionmaker[Session], seeded: dict[str, Any]) -> None:
         export = build_registry().exporters.get("report")
