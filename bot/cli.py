@@ -9,11 +9,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
 from bot.kernel.settings import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger("cba-bot")
 
@@ -145,7 +149,13 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             log.info("Socket Mode")
-            SocketModeHandler(bot.app, settings.slack_app_token).start()
+            handler = SocketModeHandler(bot.app, settings.slack_app_token)
+            try:
+                handler.start()
+            except SlackApiError as exc:
+                raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})") from None
+            finally:
+                _close_socket_mode(handler)
         else:
             from bot.server import SlackWsgiApp, make_server
 
@@ -171,6 +181,17 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
         if bot.deps.courier is not None:
             bot.deps.courier.stop()
     return 0
+
+
+def _close_socket_mode(handler: SocketModeHandler) -> None:
+    """Take no new envelope, let those in hand finish and be acknowledged, then close the socket."""
+    client = handler.client
+    client.auto_reconnect_enabled = False
+    # The processor loops until `closed`; envelopes still queued are never acked, so Slack sends them again.
+    client.closed = True
+    client.message_processor.shutdown()
+    client.message_workers.shutdown(wait=True)
+    handler.close()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,43 +81,74 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> 
 
 
 @contextmanager
+def bot_process(
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    args: tuple[str, ...],
+    ready: Callable[[], bool],
+    what: str,
+    log_name: str = "bot.log",
+) -> Iterator[subprocess.Popen[str]]:
+    """`cba-bot <args>` as a process; yields it once `ready()` holds. Output goes to `cwd/log_name`
+    (a pipe nobody reads could fill up and stall the bot) and is shown if it exits early.
+    Stopped with SIGTERM at the end (killed after 15 s) unless the test stopped it already."""
+    log_path = cwd / log_name
+    with log_path.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready():
+            if process.poll() is not None:
+                raise AssertionError(f"cba-bot exited with {process.returncode}:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"cba-bot: {what} within 30 s:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 15) -> int:
+    """SIGTERM, then SIGKILL if it has not exited after `timeout`; returns the exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+@contextmanager
 def running_bot(
     env: dict[str, str], cwd: Path, *, port: int, extra_args: tuple[str, ...] = (), scheduler: bool = False
 ) -> Iterator[str]:
     """`cba-bot run` in HTTP mode (`--no-scheduler` unless `scheduler`); yields its base URL once /healthz
-    answers. Its output goes to `cwd/cba-bot-PORT.log` (a file: a pipe nobody reads would fill and block it)."""
-    clock = () if scheduler else ("--no-scheduler",)
-    log_path = cwd / f"cba-bot-{port}.log"
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run", *clock, "--host", "127.0.0.1", *extra_args],
-            env={**env, "PORT": str(port)},
-            cwd=cwd,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    answers. Its output goes to `cwd/cba-bot-PORT.log`."""
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                output = log_path.read_text()
-                raise AssertionError(f"cba-bot run exited with {process.returncode}:\n{output}")
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"cba-bot run did not answer /healthz within 30 s:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
+
+    def healthy() -> bool:
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    with bot_process(
+        {**env, "PORT": str(port)},
+        cwd,
+        args=("run", *(() if scheduler else ("--no-scheduler",)), "--host", "127.0.0.1", *extra_args),
+        ready=healthy,
+        what="no answer on /healthz",
+        log_name=f"cba-bot-{port}.log",
+    ):
+        yield base

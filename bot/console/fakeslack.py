@@ -8,6 +8,11 @@ by the test suite and by ``cba-bot console`` to render what the bot "posts".
 It keeps just enough Slack state (users, channels, messages, views, files) to
 answer the methods the bot uses, validates Block Kit with ``slack_sdk.models``
 the way Slack does, records every request, and can inject failures.
+
+Socket Mode: ``apps.connections.open`` (app-level token ``xapp-…`` only) hands
+out a URL of a local websocket server, :meth:`FakeSlack.socket_mode`, through
+which a test sends envelopes and reads the app's acks (see ``fakesocket.py``;
+it needs the ``websockets`` dev dependency, imported only when used).
 """
 
 from __future__ import annotations
@@ -26,12 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+if TYPE_CHECKING:
+    from bot.console.fakesocket import SocketModeServer
 
 __all__ = [
     "Call",
@@ -378,6 +386,9 @@ class FakeSlack:
 
     # Tokens the fake accepts; anything else is ``invalid_auth``.
     token_prefixes: tuple[str, ...] = ("xoxb-",)
+    # The app-level token: good for apps.connections.open and nothing else (and only it is).
+    app_token_prefix = "xapp-"
+    app_token_methods = frozenset({"apps.connections.open"})
 
     def __init__(self, *, bot_user_id: str = "UBOT", team_id: str = "T0001") -> None:
         self.bot_user_id = bot_user_id
@@ -403,8 +414,10 @@ class FakeSlack:
         self._external_ids: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._ts_seq = itertools.count(1)
+        self._socket: SocketModeServer | None = None
         self._methods: dict[str, _MethodFn] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -448,6 +461,10 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            socket, self._socket = self._socket, None
+        if socket is not None:
+            socket.stop()
         server, thread = self._server, self._thread
         if server is None:
             return
@@ -547,6 +564,15 @@ class FakeSlack:
             trigger_id = f"1234.5678.abcdef{next(self._ids)}"
             self._triggers[trigger_id] = False
         return trigger_id
+
+    def socket_mode(self) -> SocketModeServer:
+        """The Socket Mode endpoint that ``apps.connections.open`` points to (started on first use)."""
+        from bot.console.fakesocket import SocketModeServer
+
+        with self._lock:
+            if self._socket is None:
+                self._socket = SocketModeServer(app_id=APP_ID).start()
+            return self._socket
 
     def subscribe(self, listener: Callable[[Call], None]) -> None:
         """Call ``listener(call)`` after each request is recorded (from the
@@ -733,7 +759,7 @@ class FakeSlack:
             try:
                 args = read_args()
                 if auth:
-                    self._check_auth(args, headers)
+                    self._check_auth(method, args, headers)
                 fault = self._take_fault(method, args)
                 if fault is not None:
                     status = fault.status
@@ -764,13 +790,16 @@ class FakeSlack:
                 log.exception("FakeSlack listener failed")
         return status, extra, response
 
-    def _check_auth(self, args: JsonDict, headers: dict[str, str]) -> None:
+    def _check_auth(self, method: str, args: JsonDict, headers: dict[str, str]) -> None:
         authorization = _header(headers, "Authorization")
         token = authorization[7:] if authorization.startswith("Bearer ") else args.get("token")
         if not token:
             raise _SlackError("not_authed")
-        if not str(token).startswith(self.token_prefixes):
+        is_app_token = str(token).startswith(self.app_token_prefix)
+        if not is_app_token and not str(token).startswith(self.token_prefixes):
             raise _SlackError("invalid_auth")
+        if is_app_token != (method in self.app_token_methods):
+            raise _SlackError("not_allowed_token_type")
 
     def _take_fault(self, method: str, args: JsonDict) -> _Fault | None:
         for fault in self._faults:
@@ -963,6 +992,9 @@ class FakeSlack:
         channel = self._channels.get(channel_id)
         if channel is not None and channel.bot_must_join and self.bot_user_id not in channel.members:
             raise _SlackError("not_in_channel")
+
+    def _apps_connections_open(self, args: JsonDict) -> JsonDict:
+        return {"ok": True, "url": self.socket_mode().mint_url()}
 
     def _chat_post_message(self, args: JsonDict) -> JsonDict:
         channel = self._writable_channel(_str_arg(args, "channel", "channel_not_found"))

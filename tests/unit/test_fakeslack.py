@@ -234,3 +234,52 @@ def test_wait_for_sees_calls_from_other_threads(fake: FakeSlack, client: WebClie
     thread.join()
     with pytest.raises(AssertionError, match="chat.postMessage"):
         fake.wait_for("views.open", timeout=0.1)
+
+
+def test_apps_connections_open_takes_only_the_app_level_token(fake: FakeSlack, client: WebClient) -> None:
+    app = WebClient(token="xapp-1-test", base_url=fake.url)
+    with pytest.raises(SlackApiError) as exc:
+        client.apps_connections_open(app_token="xoxb-test")
+    assert _error(exc) == "not_allowed_token_type"
+    with pytest.raises(SlackApiError) as exc:
+        app.auth_test()
+    assert _error(exc) == "not_allowed_token_type"
+    url = str(app.apps_connections_open(app_token="xapp-1-test")["url"])
+    assert url.startswith(f"ws://127.0.0.1:{fake.socket_mode().port}/link/?ticket=")
+
+
+def test_socket_mode_hello_envelopes_and_acks_with_slack_sdks_client(fake: FakeSlack) -> None:
+    from slack_sdk.socket_mode.builtin import SocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.socket_mode.response import SocketModeResponse
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    hellos: list[str] = []
+
+    def answer(client: SocketModeClient, request: SocketModeRequest) -> None:
+        payload = {"text": f"echo {request.payload['text']}"} if request.type == "slash_commands" else None
+        client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id, payload=payload))
+
+    client = SocketModeClient(
+        app_token="xapp-1-test",
+        web_client=WebClient(base_url=fake.url),
+        on_message_listeners=[lambda raw: hellos.append(raw) if '"hello"' in raw else None],
+        auto_reconnect_enabled=False,
+    )
+    client.socket_mode_request_listeners.append(answer)  # type: ignore[arg-type]
+    socket = fake.socket_mode()
+    try:
+        client.connect()
+        socket.wait_connected()
+        ack = socket.request("slash_commands", {"command": "/x", "text": "hi"})
+        assert ack["payload"] == {"text": "echo hi"}
+        assert set(socket.request("events_api", {"event": {"type": "app_home_opened"}})) == {"envelope_id"}
+        assert len(hellos) == 1
+        # A ticket is good for one connection: the URL the client was given opens nothing more.
+        with connect(str(client.wss_uri)) as reused, pytest.raises(ConnectionClosed):
+            reused.recv(timeout=5)
+    finally:
+        fake.stop()  # Slack's side hangs up first: the client's close() then need not wait for its read timeout
+        client.close()
+    assert not socket.connected
