@@ -11,7 +11,7 @@ from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.errors import FieldErrors, UsageError
 from commands.common.parsing import first_word, parse_id
 from commands.common.text import escape
-from commands.events import parse, service, views
+from commands.events import notify, parse, service, views
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,21 @@ def cohort_command(turn: Turn, rest: str) -> Reply:
     raise UsageError("Use `cohort add` or `cohort channel`.", usage=parse.COHORT_USAGE)
 
 
+def _where(told: notify.Told, cohort_hint: str) -> str:
+    if told.channel is None:
+        return (
+            f"\nThe cohort has no channel yet, so nothing was posted: set one with "
+            f"`/cba-admin cohort channel {cohort_hint} #channel`."
+        )
+    return f"\nPosted in <#{told.channel}>."
+
+
+def _dms(count: int) -> str:
+    if not count:
+        return ""
+    return f" {count} attendee{'s' if count != 1 else ''} told by DM."
+
+
 def event_command(turn: Turn, rest: str) -> Reply:
     word, rest = first_word(rest)
     settings = turn.deps.settings
@@ -48,20 +63,34 @@ def event_command(turn: Turn, rest: str) -> Reply:
         event = service.add_event(
             turn.session, turn.actor, args, zone=turn.zone(), now=turn.now, offsets=settings.event_reminders
         )
-        return Reply(f":white_check_mark: Added {views.event_line(event, settings.zone)}")
+        told = notify.announce(turn.session, event, zone=settings.zone, now=turn.now)
+        where = _where(told, args.cohort)
+        if told.channel is not None:
+            where = f"\nAnnounced in <#{told.channel}> with RSVP buttons."
+        return Reply(f":white_check_mark: Added {views.event_line(event, settings.zone)}{where}")
     if word == "move":
-        moved = parse.parse_event_move(rest)
-        event = service.move_event(
-            turn.session, turn.actor, moved, zone=turn.zone(), now=turn.now, offsets=settings.event_reminders
+        moved = service.move_event(
+            turn.session,
+            turn.actor,
+            parse.parse_event_move(rest),
+            zone=turn.zone(),
+            now=turn.now,
+            offsets=settings.event_reminders,
         )
-        return Reply(f":white_check_mark: Moved {views.event_line(event, settings.zone)}\nIts reminders moved too.")
+        told = notify.moved(turn.session, moved, zone=settings.zone, now=turn.now)
+        return Reply(
+            f":white_check_mark: Moved {views.event_line(moved.event, settings.zone)}\nIts reminders moved too."
+            f"{_where(told, service.cohort_code(turn.session, moved.event))}{_dms(told.attendees)}"
+        )
     if word == "remove":
         event, cancelled = service.remove_event(
             turn.session, turn.actor, parse.parse_event_id(rest, parse.EVENT_REMOVE_USAGE), now=turn.now
         )
+        told = notify.removed(turn.session, event, zone=settings.zone, now=turn.now)
         return Reply(
             f":wastebasket: Removed event #{event.id} *{escape(event.title)}*; "
             f"{cancelled} pending reminder{'s' if cancelled != 1 else ''} cancelled."
+            f"{_where(told, service.cohort_code(turn.session, event))}{_dms(told.attendees)}"
         )
     raise UsageError("Use `event add`, `event move` or `event remove`.", usage=parse.EVENT_USAGE)
 
@@ -91,16 +120,7 @@ def checkin_command(turn: Turn, rest: str) -> Reply:
     event, channel = service.start_checkin(
         turn.session, turn.actor, parse.parse_event_id(rest, parse.CHECKIN_USAGE), now=turn.now
     )
-    text, blocks = views.checkin_message(event, turn.deps.settings.zone)
-    client = turn.client
-
-    def post() -> None:
-        try:
-            client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            log.warning("could not post the check-in button: %s", exc.response.get("error"))
-
-    turn.later(post)
+    notify.checkin_button(turn.session, event, channel, zone=turn.deps.settings.zone, now=turn.now)
     return Reply(f":round_pushpin: Posting a check-in button for event #{event.id} in <#{channel}>.")
 
 
@@ -148,7 +168,9 @@ def decline_submitted(turn: Turn) -> ViewResult:
         text = f":x: Already noted: you can't attend event #{outcome.event.id}."
     if outcome.rsvp.late_cancellation:
         text += "\n:warning: Recorded as a late cancellation (less than 14 days before an in-person day)."
-    return ViewResult(reply=Reply(text))
+    # The form closes; the answer follows where the button was pressed, through the outbox.
+    notify.follow_up(turn.session, turn.user_id, meta.get("channel_id"), text, now=turn.now)
+    return ViewResult()
 
 
 def check_in(turn: Turn) -> Reply:

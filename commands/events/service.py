@@ -87,6 +87,28 @@ def recipients(session: Session, event: Event) -> list[str]:
     return ([cohort.channel_id] if cohort and cohort.channel_id else []) + people
 
 
+def cohort_channel(session: Session, event: Event) -> str | None:
+    cohort = session.get(Cohort, event.cohort_id)
+    return cohort.channel_id if cohort is not None and cohort.channel_id else None
+
+
+def cohort_code(session: Session, event: Event) -> str:
+    cohort = session.get(Cohort, event.cohort_id)
+    return cohort.code if cohort is not None else "CODE"
+
+
+def attendees(session: Session, event: Event) -> list[Member]:
+    """Those who said they would attend (erased members have no Slack ID and are left out)."""
+    return list(
+        session.scalars(
+            select(Member)
+            .join(Rsvp, Rsvp.member_id == Member.id)
+            .where(Rsvp.event_id == event.id, Rsvp.answer == "yes", Member.slack_id.is_not(None))
+            .order_by(Member.id)
+        )
+    )
+
+
 def plan_reminders(session: Session, event: Event, *, offsets: Iterable[timedelta], now: datetime) -> None:
     sync_reminders(
         session,
@@ -164,6 +186,13 @@ def get_event(session: Session, event_id: int, usage: str) -> Event:
     return event
 
 
+@dataclass(frozen=True)
+class Moved:
+    event: Event
+    was_starts_at: datetime
+    was_ends_at: datetime
+
+
 def move_event(
     session: Session,
     actor: Actor,
@@ -172,16 +201,17 @@ def move_event(
     zone: ZoneInfo,
     now: datetime,
     offsets: Iterable[timedelta],
-) -> Event:
+) -> Moved:
     actor.require("organiser", action="move programme days")
     event = get_event(session, args.event_id, parse.EVENT_MOVE_USAGE)
     if event.starts_at <= now:
         raise Conflict(f"Event #{event.id} has already begun; it cannot be moved.", usage=parse.EVENT_MOVE_USAGE)
+    was = Moved(event, event.starts_at, event.ends_at)
     event.starts_at, event.ends_at = to_instants(args.span, zone, now, parse.EVENT_MOVE_USAGE)
     event.tz = zone.key
     session.flush()
     plan_reminders(session, event, offsets=offsets, now=now)
-    return event
+    return was
 
 
 def remove_event(session: Session, actor: Actor, event_id: int, *, now: datetime) -> tuple[Event, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,19 +57,65 @@ def event_line(event: Event, zone: ZoneInfo) -> str:
     return f"{line}\n{'Join: ' if event.kind == 'online' else 'Where: '}{where}" if where else line
 
 
-def reminder_message(event: Event, zone: ZoneInfo, offset_label: str) -> tuple[str, list[dict[str, Any]]]:
-    text = f":calendar: Reminder: {event_line(event, zone)}"
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))),
-        ActionsBlock(
-            block_id=f"event_rsvp_{event.id}",
-            elements=[
-                ButtonElement(text="I'll attend", action_id=RSVP_YES, value=str(event.id), style="primary"),
-                ButtonElement(text="I can't attend", action_id=RSVP_NO, value=str(event.id)),
-            ],
-        ),
-    ]
+def rsvp_buttons(event: Event) -> ActionsBlock:
+    return ActionsBlock(
+        block_id=f"event_rsvp_{event.id}",
+        elements=[
+            ButtonElement(text="I'll attend", action_id=RSVP_YES, value=str(event.id), style="primary"),
+            ButtonElement(text="I can't attend", action_id=RSVP_NO, value=str(event.id)),
+        ],
+    )
+
+
+def _with_buttons(text: str, event: Event, note: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))), rsvp_buttons(event)]
+    if note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     return text, [block.to_dict() for block in blocks]
+
+
+def reminder_message(event: Event, zone: ZoneInfo, offset_label: str) -> tuple[str, list[dict[str, Any]]]:
+    return _with_buttons(f":calendar: Reminder: {event_line(event, zone)}", event)
+
+
+def announcement(event: Event, zone: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
+    """The post in the cohort channel when a programme day is added."""
+    return _with_buttons(
+        f":calendar: New programme day: {event_line(event, zone)}",
+        event,
+        "Will you be there? Your answer can be changed later.",
+    )
+
+
+def _was(starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> str:
+    return f"(was {slack_date_range(starts_at, ends_at, zone)})"
+
+
+def moved_post(event: Event, zone: ZoneInfo, was: tuple[datetime, datetime]) -> tuple[str, list[dict[str, Any]]]:
+    text = f":arrows_counterclockwise: Programme day moved: {event_line(event, zone)}\n{_was(*was, zone)}"
+    return _with_buttons(text, event, "Answers given before the move still stand; change yours here.")
+
+
+def moved_dm(event: Event, zone: ZoneInfo, was: tuple[datetime, datetime]) -> tuple[str, list[dict[str, Any]]]:
+    text = (
+        f":arrows_counterclockwise: A programme day you said you'd attend has moved: {event_line(event, zone)}\n"
+        f"{_was(*was, zone)}"
+    )
+    return _with_buttons(text, event, "Still coming? Your answer stands unless you change it here.")
+
+
+def removed_post(event: Event, zone: ZoneInfo) -> str:
+    return (
+        f":wastebasket: Programme day cancelled: *{escape(event.title)}* (event #{event.id}), "
+        f"{slack_date_range(event.starts_at, event.ends_at, zone)}, no longer takes place."
+    )
+
+
+def removed_dm(event: Event, zone: ZoneInfo) -> str:
+    return (
+        f":wastebasket: A programme day you said you'd attend is cancelled: *{escape(event.title)}* "
+        f"(event #{event.id}), {slack_date_range(event.starts_at, event.ends_at, zone)}. It no longer takes place."
+    )
 
 
 def checkin_message(event: Event, zone: ZoneInfo) -> tuple[str, list[Block]]:

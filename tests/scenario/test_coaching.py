@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.app import Bot, build
+from bot.console import slack_payloads as payloads
 from bot.console.driver import Dispatched, SlackDriver
 from bot.console.fakeslack import FakeSlack
 from bot.features import build_registry
 from bot.kernel.kinds import Outgoing, Skip
+from bot.kernel.settings import Settings
+from bot.scheduler import tick
 from commands.common.csv_text import to_csv
 from storage.models import CoachingBooking, CoachingSlot, Member, Reminder
 from tests.conftest import ORGANISER, Clock
-from tests.factories import database_snapshot
+from tests.factories import database_snapshot, make_cohort, make_member
 from tests.factories_coaching import COACH, COACH2, OUTSIDER, PARTICIPANTS, make_booking, make_slot, seed_people
 
 P1, P2, P3 = PARTICIPANTS
@@ -684,3 +690,181 @@ class TestDemo:
             booking = session.scalars(select(CoachingBooking)).one()
             assert booking.slot.starts_at > clock.now
             assert session.scalar(select(func.count()).select_from(Reminder).where(Reminder.kind == "coaching")) == 4
+
+
+# --- durable notices: through the outbox, whatever Slack does -----------------------------------
+
+
+def _withdrawal_notices(fake: FakeSlack, user: str) -> list[str]:
+    return [m.text for m in fake.dms_to(user) if "the coach withdrew the slot" in m.text]
+
+
+def _cancel_files(fake: FakeSlack, user: str) -> list[icalendar.Calendar]:
+    return [c for c in _calendar(fake, user) if str(c["method"]) == "CANCEL"]
+
+
+WRITES = (
+    "chat.postMessage",
+    "conversations.open",
+    "files.getUploadURLExternal",
+    "file_upload",
+    "files.completeUploadExternal",
+)
+
+
+def _slack_down(fake: FakeSlack) -> None:
+    """Every call that would tell someone something answers 503."""
+    for method in WRITES:
+        fake.fail(method, "service_unavailable", status=503)
+
+
+DELIVERY_BOUND = 120  # seconds for 80 DMs and 80 files when every Slack call takes 3 s
+
+
+class TestNoticesThroughTheOutbox:
+    def test_a_withdrawal_while_slack_is_down_reaches_the_participant_once_after_a_restart(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        settings: Settings,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict[str, int],
+        clock: Clock,
+    ) -> None:
+        slot_id = _slot(sessions, COACH, SOON)
+        assert "Booked!" in _ephemeral(slack.command(P1, "/cba-book", str(slot_id)))
+        _slack_down(fake_slack)
+        text = _ephemeral(slack.command(COACH, "/cba-slots", f"remove {slot_id}"))
+        # The answer comes from the database alone, at once; the notice waits in the outbox.
+        assert f"Withdrew slot #{slot_id}. Its booking #1 is cancelled and <@{P1}> has been told." in text
+        with sessions() as session:
+            assert session.get(CoachingSlot, slot_id).removed_at is not None  # type: ignore[union-attr]
+            waiting = session.scalars(
+                select(Reminder).where(Reminder.subject_type == "booking-notice", Reminder.status != "sent")
+            ).all()
+        assert sorted((r.recipient, r.method) for r in waiting) == sorted(
+            (user, method) for user in (P1, COACH) for method in ("chat.postMessage", "files.upload")
+        )
+        assert {(r.status, r.last_error) for r in waiting} == {("pending", "slack service_unavailable")}
+        assert _withdrawal_notices(fake_slack, P1) == []
+        assert _cancel_files(fake_slack, P1) == []
+
+        # The bot process goes away; a new one starts on the same database, and Slack comes back.
+        assert bot.deps.courier is not None
+        bot.deps.courier.stop()
+        restarted = build(
+            settings,
+            client=WebClient(token=settings.slack_bot_token, base_url=fake_slack.url),
+            sessions=sessions,
+            clock=clock,
+            registry=build_registry(),
+        )
+        try:
+            fake_slack.clear_faults()
+            tick(restarted.deps)  # still inside the retry back-off: nothing is sent early
+            assert _withdrawal_notices(fake_slack, P1) == []
+            clock.advance(timedelta(seconds=31))
+            tick(restarted.deps)
+            tick(restarted.deps)  # and a second tick sends nothing twice
+        finally:
+            restarted.deps.executor.shutdown(wait=True)
+            if restarted.deps.courier is not None:
+                restarted.deps.courier.stop()
+        [notice] = _withdrawal_notices(fake_slack, P1)
+        assert "booking #1" in notice
+        assert f"slot #{slot_id}" in notice
+        [cancel] = _cancel_files(fake_slack, P1)
+        assert str(_event(cancel)["status"]) == "CANCELLED"
+        assert len(_cancel_files(fake_slack, COACH)) == 1
+        with sessions() as session:
+            statuses = set(session.scalars(select(Reminder.status).where(Reminder.subject_type == "booking-notice")))
+        assert statuses == {"sent"}
+
+    def test_a_confirmation_not_yet_delivered_is_dropped_when_the_booking_is_cancelled(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict[str, int]
+    ) -> None:
+        slot_id = _slot(sessions, COACH, SOON)
+        _slack_down(fake_slack)
+        assert "Booked!" in _ephemeral(slack.command(P1, "/cba-book", str(slot_id)))
+        assert "Cancelled booking #1" in _ephemeral(slack.command(P1, "/cba-book", "cancel 1"))
+        with sessions() as session:
+            rows = session.scalars(select(Reminder).where(Reminder.subject_type == "booking-notice")).all()
+        # "Booked" must never arrive after "cancelled": the undelivered confirmation is cancelled,
+        # the cancellation notice (DM + CANCEL file to each side) waits for Slack.
+        assert sorted((r.status, r.method, r.recipient) for r in rows) == sorted(
+            [("cancelled", m, u) for m in ("chat.postMessage", "files.upload") for u in (P1, COACH)]
+            + [("pending", m, u) for m in ("chat.postMessage", "files.upload") for u in (P1, COACH)]
+        )
+
+    @pytest.mark.slow
+    def test_forty_bookings_at_once_against_a_slow_slack_are_acknowledged_in_time_and_all_confirmed(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict[str, int],
+    ) -> None:
+        count = 40
+        with sessions.begin() as session:
+            cohort = make_cohort(session)
+            for index in range(count):
+                user = f"U0RUSH{index:03d}"
+                make_member(session, user, f"Rusher {index:03d}", "participant", cohort=cohort)
+                fake_slack.add_user(user, f"Rusher {index:03d}")
+        users = [f"U0RUSH{index:03d}" for index in range(count)]
+        slots = [_slot(sessions, COACH if i % 2 else COACH2, SOON + timedelta(hours=i)) for i in range(count)]
+        # A bot that has served a request before (Bolt checks its token with auth.test on the first one).
+        assert "Usage of `/cba-book`" in _ephemeral(slack.command(users[0], "/cba-book", "help"))
+        fake_slack.delay(None, 3.0)  # from now on every Slack call takes 3 s to answer
+        start = threading.Barrier(count)
+        answers: dict[str, tuple[float, Dispatched]] = {}
+
+        def book(user: str, slot_id: int) -> None:
+            fields = payloads.slash_command(
+                user,
+                "/cba-book",
+                str(slot_id),
+                response_url=fake_slack.new_response_url(),
+                trigger_id=fake_slack.new_trigger_id(),
+            )
+            body = payloads.form_body(fields)
+            start.wait()
+            began = time.monotonic()
+            answer = slack.dispatch(body, payloads.FORM, wait=False)
+            answers[user] = (time.monotonic() - began, answer)
+
+        threads = [threading.Thread(target=book, args=pair) for pair in zip(users, slots, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(answers) == count
+        slowest = max(elapsed for elapsed, _ in answers.values())
+        assert slowest < 3.0, f"the slowest acknowledgement took {slowest:.2f} s"
+        with sessions() as session:
+            booked = {b.participant.slack_id: b.id for b in session.scalars(select(CoachingBooking))}
+        assert sorted(booked) == users
+        for user, (_, answer) in answers.items():
+            assert f"Booked! booking #{booked[user]} — slot #" in _ephemeral(answer)
+
+        # Eighty DMs and eighty files, to eighty different conversations: they must not go one after
+        # another (5 calls of 3 s per side, serialised, would take 20 minutes).
+        expected = 2 * count  # a DM and a file per side
+        deadline = time.monotonic() + DELIVERY_BOUND
+        while time.monotonic() < deadline and len(fake_slack.files) < 2 * count:
+            time.sleep(0.5)
+        arrived = sum(1 for m in fake_slack.messages if "booking #" in m.text and not m.files), len(fake_slack.files)
+        assert arrived == (expected, expected), (
+            f"after {DELIVERY_BOUND} s, {arrived[0]} of {expected} confirmation DMs and {arrived[1]} of {expected} "
+            "calendar files had arrived"
+        )
+        slack.settle(timeout=30)
+        for user in users:
+            confirmations = [m for m in fake_slack.dms_to(user) if f"booking #{booked[user]}" in m.text and not m.files]
+            assert len(confirmations) == 1, user
+            assert len(_calendar(fake_slack, user)) == 1, user
+        for coach in (COACH, COACH2):
+            assert len([m for m in fake_slack.dms_to(coach) if "booked your coaching slot" in m.text]) == count // 2
+            assert len(_calendar(fake_slack, coach)) == count // 2

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Bot
 from bot.console.driver import SlackDriver
-from bot.console.fakeslack import FakeSlack
+from bot.console.fakeslack import Call, FakeSlack
 from bot.features import build_registry
 from bot.kernel.zones import refresh_zones
 from bot.scheduler import tick
@@ -42,6 +42,16 @@ def cohort(sessions: sessionmaker[Session], fake_slack: FakeSlack) -> Cohort:
     with sessions.begin() as session:
         found, _ = make_cohort_with_participants(session, fake_slack, 3)
     return found
+
+
+def _reminder_posts(fake: FakeSlack) -> list[Call]:
+    """The reminders posted (not the announcements and other news about the days)."""
+    return [
+        c for c in fake.calls_to("chat.postMessage") if str(c.args.get("text", "")).startswith(":calendar: Reminder")
+    ]
+
+
+REMINDERS = Reminder.kind == "event"
 
 
 def _event_id(sessions: sessionmaker[Session]) -> int:
@@ -78,7 +88,7 @@ class TestOrganiserCommands:
             event = session.scalars(select(Event)).one()
             assert event.starts_at == datetime(2026, 12, 10, 8, 30, tzinfo=UTC)
             assert event.tz == "Europe/Rome"
-            due = Counter((r.recipient, r.due_at) for r in session.scalars(select(Reminder)))
+            due = Counter((r.recipient, r.due_at) for r in session.scalars(select(Reminder).where(REMINDERS)))
         recipients = {CHANNEL, "U0CBA3P000", "U0CBA3P001", "U0CBA3P002"}
         expected = {
             (r, event.starts_at - d)
@@ -172,24 +182,147 @@ class TestOrganiserCommands:
         assert "Its reminders moved too" in _admin(slack, f"event move {event_id} 2026-12-12 14:00-17:00")
         new_start = datetime(2026, 12, 12, 13, 0, tzinfo=UTC)
         with sessions() as session:
-            assert {r.due_at for r in session.scalars(select(Reminder))} == {
+            assert {r.due_at for r in session.scalars(select(Reminder).where(REMINDERS))} == {
                 new_start - timedelta(days=7),
                 new_start - timedelta(days=1),
                 new_start - timedelta(hours=1),
             }
         clock.set(datetime(2026, 12, 3, 8, 0, tzinfo=UTC))  # the old 7-day reminder time
         tick(bot.deps)
-        assert fake_slack.calls_to("chat.postMessage") == []
+        assert _reminder_posts(fake_slack) == []
         clock.set(new_start - timedelta(days=7))
         tick(bot.deps)
-        assert len(fake_slack.calls_to("chat.postMessage")) == 4
+        assert len(_reminder_posts(fake_slack)) == 4
         assert "8 pending reminders cancelled" in _admin(slack, f"event remove {event_id}")
         clock.set(new_start)
         tick(bot.deps)
-        assert len(fake_slack.calls_to("chat.postMessage")) == 4
+        assert len(_reminder_posts(fake_slack)) == 4
         with sessions() as session:
-            assert Counter(session.scalars(select(Reminder.status))) == Counter({"sent": 4, "cancelled": 8})
+            assert Counter(session.scalars(select(Reminder.status).where(REMINDERS))) == Counter(
+                {"sent": 4, "cancelled": 8}
+            )
         assert "No programme days" in _admin(slack, "events CBA3")
+
+
+# --- news about the days: announcement, move, removal, through the outbox ------------------------------
+
+
+def _buttons_of(message: Any) -> list[tuple[str, str, str]]:
+    return [
+        (e["text"]["text"], e["action_id"], e["value"])
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+
+
+class TestNews:
+    def test_adding_a_day_announces_it_in_the_cohort_channel_with_rsvp_buttons(
+        self, slack: SlackDriver, sessions: sessionmaker[Session], fake_slack: FakeSlack, cohort: Cohort
+    ) -> None:
+        reply = _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 Kick-off | https://meet.example.com/k")
+        event_id = _event_id(sessions)
+        assert f"Added *Kick-off* (event #{event_id}, online)" in reply
+        assert f"Announced in <#{CHANNEL}> with RSVP buttons." in reply
+        [post] = fake_slack.messages_in(CHANNEL)
+        assert f"New programme day: *Kick-off* (event #{event_id}, online)" in post.text
+        assert "<!date^" in post.text
+        assert _buttons_of(post) == [
+            ("I'll attend", "event_rsvp_yes", str(event_id)),
+            ("I can't attend", "event_rsvp_no", str(event_id)),
+        ]
+        with sessions() as session:
+            [row] = session.scalars(select(Reminder).where(Reminder.kind != "event")).all()
+        assert (row.recipient, row.subject_type, row.subject_id, row.status) == (
+            CHANNEL,
+            "event-notice",
+            event_id,
+            "sent",
+        )
+        assert row.slack_ts == post.ts
+        # The buttons of the announcement answer for the day.
+        slack.action("U0CBA3P000", "event_rsvp_yes", value=str(event_id), channel_id=CHANNEL)
+        assert "You're attending" in str(fake_slack.calls_to("response_url")[-1].args.get("text"))
+
+    def test_a_cohort_without_a_channel_is_told_nothing_and_the_organiser_is_told_why(
+        self, slack: SlackDriver, sessions: sessionmaker[Session], fake_slack: FakeSlack
+    ) -> None:
+        with sessions.begin() as session:
+            make_cohort_with_participants(session, fake_slack, 2, code="CBA8", channel=None)
+        reply = _admin(slack, "event add CBA8 online 2026-12-10 09:00-12:00 Quiet day")
+        assert "Added *Quiet day*" in reply
+        assert "has no channel yet, so nothing was posted" in reply
+        assert "`/cba-admin cohort channel CBA8 #channel`" in reply
+        assert fake_slack.calls_to("chat.postMessage") == []
+
+    def test_moving_and_removing_a_day_posts_in_the_channel_and_dms_those_attending(
+        self, slack: SlackDriver, sessions: sessionmaker[Session], fake_slack: FakeSlack, cohort: Cohort
+    ) -> None:
+        _admin(slack, "event add CBA3 in-person 2026-12-10 09:00-17:00 Torino | MESAP")
+        event_id = _event_id(sessions)
+        coming, not_coming, silent = "U0CBA3P000", "U0CBA3P001", "U0CBA3P002"
+        _click(slack, fake_slack, coming, "event_rsvp_yes", event_id)
+        _decline(slack, fake_slack, not_coming, event_id, "Holiday")
+        assert fake_slack.dms_to(coming) == []
+
+        reply = _admin(slack, f"event move {event_id} 2026-12-11 10:00-18:00")
+        assert f"Moved *Torino* (event #{event_id}, in person)" in reply
+        assert f"Posted in <#{CHANNEL}>. 1 attendee told by DM." in reply
+        moved = fake_slack.messages_in(CHANNEL)[-1]
+        assert f"Programme day moved: *Torino* (event #{event_id}" in moved.text
+        assert "(was <!date^" in moved.text
+        assert str(int(datetime(2026, 12, 11, 9, 0, tzinfo=UTC).timestamp())) in moved.text
+        assert [b[1] for b in _buttons_of(moved)] == ["event_rsvp_yes", "event_rsvp_no"]
+        [dm] = fake_slack.dms_to(coming)
+        assert f"you said you'd attend has moved: *Torino* (event #{event_id}" in dm.text
+        assert [m.text for m in fake_slack.dms_to(not_coming) if "moved" in m.text] == []
+        assert fake_slack.dms_to(silent) == []
+
+        reply = _admin(slack, f"event remove {event_id}")
+        assert f"Removed event #{event_id} *Torino*" in reply
+        assert f"Posted in <#{CHANNEL}>. 1 attendee told by DM." in reply
+        removed = fake_slack.messages_in(CHANNEL)[-1]
+        assert f"Programme day cancelled: *Torino* (event #{event_id})" in removed.text
+        assert "no longer takes place" in removed.text
+        assert len(fake_slack.messages_in(CHANNEL)) == 3  # announced, moved, removed: each once
+        assert "is cancelled: *Torino*" in fake_slack.dms_to(coming)[-1].text
+        assert len(fake_slack.dms_to(coming)) == 2
+        assert [m.text for m in fake_slack.dms_to(not_coming) if "cancelled" in m.text] == []
+
+    def test_news_written_while_slack_is_down_goes_out_once_when_it_is_back(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        sessions: sessionmaker[Session],
+        fake_slack: FakeSlack,
+        clock: Clock,
+        cohort: Cohort,
+    ) -> None:
+        fake_slack.fail("chat.postMessage", "service_unavailable", status=503)
+        reply = _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 Kick-off")
+        assert f"Announced in <#{CHANNEL}>" in reply  # true once delivered: the outbox holds it
+        event_id = _event_id(sessions)
+        assert fake_slack.messages_in(CHANNEL) == []
+        with sessions() as session:
+            [row] = session.scalars(select(Reminder).where(Reminder.subject_type == "event-notice")).all()
+        assert (row.status, row.last_error) == ("pending", "slack service_unavailable")
+        fake_slack.clear_faults()
+        clock.advance(timedelta(seconds=31))
+        tick(bot.deps)
+        tick(bot.deps)
+        [post] = fake_slack.messages_in(CHANNEL)
+        assert f"(event #{event_id}" in post.text
+
+    def test_removing_a_day_drops_its_news_not_yet_delivered(
+        self, slack: SlackDriver, sessions: sessionmaker[Session], fake_slack: FakeSlack, cohort: Cohort
+    ) -> None:
+        fake_slack.fail("chat.postMessage", "service_unavailable", status=503)
+        _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 Kick-off")
+        _admin(slack, f"event remove {_event_id(sessions)}")
+        with sessions() as session:
+            rows = session.scalars(select(Reminder).where(Reminder.subject_type == "event-notice")).all()
+            news = [(r.status, str((r.payload or {}).get("text", "")).split(":")[2].strip()) for r in rows]
+        assert news == [("cancelled", "New programme day"), ("pending", "Programme day cancelled")]
 
 
 # --- reminders through the scheduler tick -------------------------------------------------------------
@@ -209,8 +342,8 @@ class TestEventReminders:
         ):
             assert "Added" in _admin(slack, text)
         with sessions() as session:
-            dues = sorted(set(session.scalars(select(Reminder.due_at))))
-            assert session.scalar(select(func.count()).select_from(Reminder)) == 41 * 12
+            dues = sorted(set(session.scalars(select(Reminder.due_at).where(REMINDERS))))
+            assert session.scalar(select(func.count()).select_from(Reminder).where(REMINDERS)) == 41 * 12
         for due in dues:
             clock.set(due - timedelta(seconds=1))
             tick(bot.deps)
@@ -219,7 +352,7 @@ class TestEventReminders:
             tick(bot.deps)
         clock.advance(timedelta(days=60))
         tick(bot.deps)
-        posts = fake_slack.calls_to("chat.postMessage")
+        posts = _reminder_posts(fake_slack)
         per_recipient_event = Counter(
             (call.args["channel"], re.search(r"event #(\d+)", call.args["text"]).group(1))  # type: ignore[union-attr]
             for call in posts
@@ -294,16 +427,16 @@ class TestEventReminders:
         _admin(slack, f"event add CBA3 online {day} 10:00-12:00 DST day")
         with sessions() as session:
             assert session.scalars(select(Event.starts_at)).one() == start_utc
-            dues = set(session.scalars(select(Reminder.due_at)))
+            dues = set(session.scalars(select(Reminder.due_at).where(REMINDERS)))
         expected = [start_utc - timedelta(days=7), start_utc - timedelta(days=1), start_utc - timedelta(hours=1)]
         assert dues == set(expected)  # real elapsed time: 24 h before is 24 h, whatever the wall clock does
         for index, due in enumerate(expected, start=1):
             clock.set(due - timedelta(seconds=1))
             tick(bot.deps)
-            assert len(fake_slack.calls_to("chat.postMessage")) == 4 * (index - 1)
+            assert len(_reminder_posts(fake_slack)) == 4 * (index - 1)
             clock.set(due)
             tick(bot.deps)
-            assert len(fake_slack.calls_to("chat.postMessage")) == 4 * index
+            assert len(_reminder_posts(fake_slack)) == 4 * index
 
 
 # --- RSVP and check-in ---------------------------------------------------------------------------------
@@ -348,6 +481,10 @@ class TestRsvp:
         assert _decline(slack, fake_slack, user, soon.id, "Flight <cancelled>").status == 200
         dm = fake_slack.dms_to(user)[-1].text
         assert "late cancellation" in dm
+        with sessions() as session:  # the answer to the form went through the outbox, delivered
+            [told] = session.scalars(select(Reminder).where(Reminder.recipient == user, ~REMINDERS)).all()
+            assert (told.method, told.status) == ("chat.postMessage", "sent")
+            assert "late cancellation" in str((told.payload or {}).get("text"))
         assert _decline(slack, fake_slack, user, soon.id, "Flight <cancelled>").status == 200  # double submit
         assert "Already noted" in fake_slack.dms_to(user)[-1].text
         _decline(slack, fake_slack, user, far.id, "Holiday")
@@ -373,6 +510,24 @@ class TestRsvp:
         assert len(rows) == 3 * 3  # 3 participants x 3 days
         row = next(r for r in rows if r[0] == str(soon.id) and r[6] == user)
         assert (row[8], row[9], row[11]) == ("no", "yes", "no")
+
+    def test_a_decline_from_the_cohort_channel_is_answered_there_ephemerally(
+        self, slack: SlackDriver, sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock, cohort: Cohort
+    ) -> None:
+        with sessions.begin() as session:
+            event = make_event(session, cohort, clock.now + timedelta(days=5), now=clock.now)
+        user = "U0CBA3P002"
+        slack.action(user, "event_rsvp_no", value=str(event.id), channel_id=CHANNEL)
+        view = fake_slack.calls_to("views.open")[-1].args["view"]
+        answer = slack.submit(user, view, {"reason": {"reason": {"type": "plain_text_input", "value": "Ill"}}})
+        assert answer.status == 200
+        [ephemeral] = fake_slack.calls_to("chat.postEphemeral")
+        assert (ephemeral.args["channel"], ephemeral.args["user"]) == (CHANNEL, user)
+        assert f"you can't attend *Training day* (event #{event.id}" in ephemeral.args["text"]
+        assert fake_slack.dms_to(user) == []
+        with sessions() as session:
+            [told] = session.scalars(select(Reminder).where(Reminder.recipient == user, ~REMINDERS)).all()
+            assert (told.method, told.status) == ("chat.postEphemeral", "sent")
 
     def test_decline_form_needs_a_reason_and_others_may_not_answer(
         self, slack: SlackDriver, sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock, cohort: Cohort
