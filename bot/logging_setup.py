@@ -12,3 +12,6 @@ def configure_logging(level: str = "INFO") -> None:
     # Alembic narrates every plugin and revision at INFO; only its problems matter outside DEBUG.
     if level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # waitress warns "Task queue depth is N" for every request that waits for a thread: under a burst that
+    # is thousands of lines (and measurable CPU) saying only that the server is busy.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
