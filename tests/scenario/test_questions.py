@@ -279,10 +279,6 @@ class TestAsk:
         assert "CBA_QUESTIONS_CHANNEL" in answer.text
         assert count(sessions, Question) == 0
 
-    @pytest.mark.xfail(
-        reason="the engine's conversations.join on not_in_channel lands with the slack_send change (engine branch)",
-        strict=False,
-    )
     def test_joins_the_channel_when_not_in_it_and_retries(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict
     ) -> None:
