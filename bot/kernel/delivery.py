@@ -6,8 +6,9 @@ How a run delivers (reliability reference §2 and §2b):
    serialises writers with `BEGIN IMMEDIATE`), then commits. Due means `pending` and past its
    `lease_until` (for a pending row: "not before", set by a retry or a rate limit), or `claimed` by someone
    whose lease expired (a crashed worker). A row that depends on another (`depends_on`: an edit, a thread
-   reply) waits until that row is no longer pending or claimed; a row waits while an earlier row to the
-   same recipient is held back (a retry's back-off, a live claim elsewhere), so messages keep their order.
+   reply) waits until that row is no longer pending or claimed; a row waits while another row to the
+   same recipient is held back (a retry's back-off, a rate limit, a live claim elsewhere), so messages to
+   one recipient cannot overtake each other.
    Rows are claimed in (due_at, id) order. A batch is sized from the posts so far so that it can be
    posted well within its lease; a run stops claiming when even that cannot be promised.
 2. A short transaction checks the rows are still ours and asks each kind's renderer what to say (or
@@ -245,23 +246,21 @@ def _due_condition(now: datetime, table: Any = _T) -> Any:
 
 
 def _claimable(now: datetime, candidate: Any) -> Any:
-    """Due, its parent (if any) settled, and no earlier row to the same recipient held back."""
+    """Due, its parent (if any) settled, and no row to the same recipient held back or in flight.
+
+    "Held" is a due row waiting out a retry's back-off or a rate limit, or claimed by a live worker: the
+    recipient's other rows wait for it, so that they cannot overtake it. One uncorrelated subquery (the
+    few held rows, found through the status/due_at index), evaluated once per claim."""
     parent = _T.alias("parent")
-    earlier = _T.alias("earlier")
+    held = _T.alias("held")
     parent_open = exists().where(parent.c.id == candidate.c.depends_on, parent.c.status.in_(OPEN_STATUSES))
-    earlier_held = exists().where(
-        earlier.c.recipient == candidate.c.recipient,
-        earlier.c.status.in_(OPEN_STATUSES),
-        earlier.c.lease_until > now,  # backing off, rate-limited, or claimed by a live worker
-        or_(
-            earlier.c.due_at < candidate.c.due_at,
-            and_(earlier.c.due_at == candidate.c.due_at, earlier.c.id < candidate.c.id),
-        ),
+    held_recipients = select(held.c.recipient).where(
+        held.c.status.in_(OPEN_STATUSES), held.c.due_at <= now, held.c.lease_until > now
     )
     return and_(
         _due_condition(now, candidate),
         or_(candidate.c.depends_on.is_(None), ~parent_open),
-        ~earlier_held,
+        candidate.c.recipient.not_in(held_recipients),
     )
 
 

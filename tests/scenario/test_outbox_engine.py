@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import Bot, database_connections
+from bot.app import Bot, build, database_connections
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import Call, FakeSlack
+from bot.features import build_registry
 from bot.kernel import outbox
 from bot.kernel.delivery import Pacer, backoff, claim, deliver_due
 from bot.kernel.settings import Settings
@@ -113,6 +114,26 @@ class TestSlackErrors:
         clock.advance(timedelta(seconds=1))
         tick(bot.deps)
         assert _texts(fake_slack, user) == ["hello"]
+
+    def test_the_production_client_does_not_sleep_on_a_429_in_the_courier(
+        self, settings: Settings, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
+    ) -> None:
+        built = build(settings, sessions=sessions, clock=clock, registry=build_registry())  # make_client's retries
+        assert built.deps.courier is not None
+        try:
+            (user,) = _users(fake_slack, 1)
+            (row_id,) = _tell(sessions, clock, (user, "hello"))
+            fake_slack.rate_limit("chat.postMessage", times=1, retry_after=30)
+            started = time.monotonic()
+            report = built.deps.courier.deliver_now()
+            assert time.monotonic() - started < 5  # the listeners' client would have slept 30 s and retried
+            assert (report.rate_limited, report.sent) == (1, 0)
+            assert len(fake_slack.calls_to("chat.postMessage")) == 1
+            row = _row(sessions, row_id)
+            assert (row.status, row.lease_until) == ("pending", clock.now + timedelta(seconds=30))
+        finally:
+            built.deps.executor.shutdown(wait=True)
+            built.deps.courier.stop()
 
     def test_several_senders_stop_at_a_rate_limit_and_lose_nothing(
         self, bot: Bot, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
