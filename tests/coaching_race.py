@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     jobs = json.loads(args.jobs)
     errors = fire_together([clicker(user, url) for user, url in jobs], start_at=args.start_at)
-    bot.deps.executor.wait_idle(timeout=60)
+    driver.settle(timeout=60)  # the listeners, then the courier delivering what they queued
     bot.deps.executor.shutdown(wait=True)
     print(json.dumps({"statuses": statuses, "errors": [repr(e) for e in errors]}))
     return 0 if not errors and all(status == 200 for status in statuses) else 1
