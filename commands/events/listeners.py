@@ -40,13 +40,13 @@ def cohort_command(turn: Turn, rest: str) -> Reply:
     raise UsageError("Use `cohort add` or `cohort channel`.", usage=parse.COHORT_USAGE)
 
 
-def _where(told: notify.Told, cohort_hint: str) -> str:
+def _where(told: notify.Told, posted: str = "Posted in") -> str:
     if told.channel is None:
         return (
-            f"\nThe cohort has no channel yet, so nothing was posted: set one with "
-            f"`/cba-admin cohort channel {cohort_hint} #channel`."
+            f"\nCohort {told.cohort} has no channel yet, so nothing was posted: set one with "
+            f"`/cba-admin cohort channel {told.cohort} #channel`."
         )
-    return f"\nPosted in <#{told.channel}>."
+    return f"\n{posted} <#{told.channel}>."
 
 
 def _dms(count: int) -> str:
@@ -64,9 +64,7 @@ def event_command(turn: Turn, rest: str) -> Reply:
             turn.session, turn.actor, args, zone=turn.zone(), now=turn.now, offsets=settings.event_reminders
         )
         told = notify.announce(turn.session, event, zone=settings.zone, now=turn.now)
-        where = _where(told, args.cohort)
-        if told.channel is not None:
-            where = f"\nAnnounced in <#{told.channel}> with RSVP buttons."
+        where = _where(told, "Announced with RSVP buttons in")
         return Reply(f":white_check_mark: Added {views.event_line(event, settings.zone)}{where}")
     if word == "move":
         moved = service.move_event(
@@ -80,7 +78,7 @@ def event_command(turn: Turn, rest: str) -> Reply:
         told = notify.moved(turn.session, moved, zone=settings.zone, now=turn.now)
         return Reply(
             f":white_check_mark: Moved {views.event_line(moved.event, settings.zone)}\nIts reminders moved too."
-            f"{_where(told, service.cohort_code(turn.session, moved.event))}{_dms(told.attendees)}"
+            f"{_where(told)}{_dms(told.attendees)}"
         )
     if word == "remove":
         event, cancelled = service.remove_event(
@@ -90,7 +88,7 @@ def event_command(turn: Turn, rest: str) -> Reply:
         return Reply(
             f":wastebasket: Removed event #{event.id} *{escape(event.title)}*; "
             f"{cancelled} pending reminder{'s' if cancelled != 1 else ''} cancelled."
-            f"{_where(told, service.cohort_code(turn.session, event))}{_dms(told.attendees)}"
+            f"{_where(told)}{_dms(told.attendees)}"
         )
     raise UsageError("Use `event add`, `event move` or `event remove`.", usage=parse.EVENT_USAGE)
 

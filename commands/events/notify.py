@@ -25,8 +25,9 @@ NOTICE = "event-notice"
 
 @dataclass(frozen=True)
 class Told:
-    """Where the news went: the cohort channel (None without one) and how many attendees by DM."""
+    """Where the news went: the cohort's channel (None without one) and how many attendees by DM."""
 
+    cohort: str
     channel: str | None
     attendees: int = 0
 
@@ -44,15 +45,15 @@ def _post(
 
 
 def announce(session: Session, event: Event, *, zone: ZoneInfo, now: datetime) -> Told:
-    channel = service.cohort_channel(session, event)
+    cohort, channel = service.cohort_channel(session, event)
     text, blocks = views.announcement(event, zone)
     _post(session, channel, text, blocks, event, now)
-    return Told(channel)
+    return Told(cohort, channel)
 
 
 def moved(session: Session, result: service.Moved, *, zone: ZoneInfo, now: datetime) -> Told:
     event, was = result.event, (result.was_starts_at, result.was_ends_at)
-    channel = service.cohort_channel(session, event)
+    cohort, channel = service.cohort_channel(session, event)
     text, blocks = views.moved_post(event, zone, was)
     _post(session, channel, text, blocks, event, now)
     dm_text, dm_blocks = views.moved_dm(event, zone, was)
@@ -60,20 +61,20 @@ def moved(session: Session, result: service.Moved, *, zone: ZoneInfo, now: datet
     for member in service.attendees(session, event):
         if outbox.tell(session, member, dm_text, dm_blocks, now=now, subject=(NOTICE, event.id)) is not None:
             told += 1
-    return Told(channel, told)
+    return Told(cohort, channel, told)
 
 
 def removed(session: Session, event: Event, *, zone: ZoneInfo, now: datetime) -> Told:
     """News about the day not yet delivered is moot now: dropped before the removal is posted."""
     planning.cancel_reminders(session, subject_type=NOTICE, subject_id=event.id)
-    channel = service.cohort_channel(session, event)
+    cohort, channel = service.cohort_channel(session, event)
     _post(session, channel, views.removed_post(event, zone), None, event, now)
     dm_text = views.removed_dm(event, zone)
     told = 0
     for member in service.attendees(session, event):
         if outbox.tell(session, member, dm_text, now=now, subject=(NOTICE, event.id)) is not None:
             told += 1
-    return Told(channel, told)
+    return Told(cohort, channel, told)
 
 
 def checkin_button(session: Session, event: Event, channel: str, *, zone: ZoneInfo, now: datetime) -> None:

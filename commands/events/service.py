@@ -87,14 +87,12 @@ def recipients(session: Session, event: Event) -> list[str]:
     return ([cohort.channel_id] if cohort and cohort.channel_id else []) + people
 
 
-def cohort_channel(session: Session, event: Event) -> str | None:
+def cohort_channel(session: Session, event: Event) -> tuple[str, str | None]:
+    """The day's cohort code, and its channel (None when it has none yet)."""
     cohort = session.get(Cohort, event.cohort_id)
-    return cohort.channel_id if cohort is not None and cohort.channel_id else None
-
-
-def cohort_code(session: Session, event: Event) -> str:
-    cohort = session.get(Cohort, event.cohort_id)
-    return cohort.code if cohort is not None else "CODE"
+    if cohort is None:
+        return "?", None
+    return cohort.code, cohort.channel_id or None
 
 
 def attendees(session: Session, event: Event) -> list[Member]:

@@ -223,7 +223,7 @@ class TestNews:
         reply = _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 Kick-off | https://meet.example.com/k")
         event_id = _event_id(sessions)
         assert f"Added *Kick-off* (event #{event_id}, online)" in reply
-        assert f"Announced in <#{CHANNEL}> with RSVP buttons." in reply
+        assert f"Announced with RSVP buttons in <#{CHANNEL}>." in reply
         [post] = fake_slack.messages_in(CHANNEL)
         assert f"New programme day: *Kick-off* (event #{event_id}, online)" in post.text
         assert "<!date^" in post.text
@@ -251,7 +251,7 @@ class TestNews:
             make_cohort_with_participants(session, fake_slack, 2, code="CBA8", channel=None)
         reply = _admin(slack, "event add CBA8 online 2026-12-10 09:00-12:00 Quiet day")
         assert "Added *Quiet day*" in reply
-        assert "has no channel yet, so nothing was posted" in reply
+        assert "Cohort CBA8 has no channel yet, so nothing was posted" in reply
         assert "`/cba-admin cohort channel CBA8 #channel`" in reply
         assert fake_slack.calls_to("chat.postMessage") == []
 
@@ -300,7 +300,7 @@ class TestNews:
     ) -> None:
         fake_slack.fail("chat.postMessage", "service_unavailable", status=503)
         reply = _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 Kick-off")
-        assert f"Announced in <#{CHANNEL}>" in reply  # true once delivered: the outbox holds it
+        assert f"Announced with RSVP buttons in <#{CHANNEL}>" in reply  # true once delivered: the outbox holds it
         event_id = _event_id(sessions)
         assert fake_slack.messages_in(CHANNEL) == []
         with sessions() as session:
