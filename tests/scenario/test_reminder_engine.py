@@ -242,7 +242,8 @@ class TestPacing:
 
 def _spawn(db_url: str, fake: FakeSlack, worker: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "tests.reminder_worker", db_url, fake.url, worker]
+    # A lease well above a post's worst time on a loaded machine: a live worker's rows are never re-claimed.
+    command = [sys.executable, "-m", "tests.reminder_worker", db_url, fake.url, worker, "--lease", "8"]
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
