@@ -106,7 +106,6 @@ def profile(database_url: str, requests: int, top: int) -> str:
                 project = sorted((r for r in rows if r[4]), key=lambda r: r[1], reverse=True)
                 out += [f"  {100 * cum / total:5.1f}%  {where}" for _t, cum, _c, where, _p in project[: top + 4]]
         finally:
-            built.deps.executor.shutdown(wait=True)
             if built.deps.courier is not None:
                 built.deps.courier.stop()
             engine.dispose()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.kernel.executor import TrackingExecutor
 from bot.server import SLACK_PATH, make_server
 
 
@@ -18,7 +18,7 @@ def main(port: int, secret: str, commands: list[str], threads: int, listener_thr
         client=WebClient(token="xoxb-bare", base_url=os.environ["SLACK_API_URL"]),
         signing_secret=secret,
         token_verification_enabled=False,
-        listener_executor=TrackingExecutor(listener_threads),
+        listener_executor=ThreadPoolExecutor(max_workers=listener_threads),
     )
 
     def only_ack(ack: Ack) -> None:

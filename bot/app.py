@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +20,6 @@ from bot.kernel.admin import dispatcher as admin_dispatcher
 from bot.kernel.courier import Courier
 from bot.kernel.delivery import connections_per_run
 from bot.kernel.deps import Deps, system_clock
-from bot.kernel.executor import TrackingExecutor
 from bot.kernel.registry import Registry
 from bot.kernel.request import on_action, on_command, on_event, on_view
 from bot.kernel.settings import Settings
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # The tick's own work (planning hooks); its delivery runs through the courier's connections.
 SCHEDULER_CONNECTIONS = 2
+# slack_sdk's built-in Socket Mode client hands envelopes to this many threads.
+SOCKET_MODE_WORKERS = 10
 
 
 @dataclass
@@ -45,18 +47,19 @@ def build(
     sessions: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] | None = None,
     registry: Registry | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> Bot:
+    """The bot on these settings. `identity` is what `auth.test` said of our token (`cba-bot run` asks at
+    start-up); requests are authorised with it, so no request waits on Slack to learn who we are."""
     client = client or make_client(settings)
     sessions = sessions or make_sessionmaker(
         make_engine(settings.database_url, connections=database_connections(settings))
     )
-    executor = TrackingExecutor(settings.listener_threads)
     registry = registry or build_registry()
     deps = Deps(
         settings=settings,
         sessions=sessions,
         client=client,
-        executor=executor,
         clock=clock or system_clock,
         registry=registry,
     )
@@ -67,11 +70,11 @@ def build(
     app = App(
         # Without a name Bolt calls inspect.stack(), which reads the source of every frame (slow in tests).
         name="cba-bot",
-        client=client,
+        # A client without a token: Bolt hands each listener a copy carrying the token `authorize` gives.
+        client=WebClient(base_url=client.base_url, timeout=client.timeout, retry_handlers=client.retry_handlers),
+        authorize=_authorization(settings, identity or {}),
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=bool(settings.slack_signing_secret),
-        token_verification_enabled=False,
-        listener_executor=executor,
         # The listener runs in the request's thread and its ack is the HTTP answer (no ack polling).
         process_before_response=True,
         raise_error_for_unhandled_request=False,
@@ -85,10 +88,28 @@ def build(
 
 
 def database_connections(settings: Settings) -> int:
-    """Connections one process's threads can hold at once: each HTTP server thread (the health check),
-    each listener thread, a delivery run (its claiming connection and each sender's), the scheduler's tick."""
+    """Connections one process's threads can hold at once: each request thread (HTTP server threads, or
+    Socket Mode's message workers), a delivery run (its claiming connection and each sender's), the tick."""
     delivery = connections_per_run(settings.senders)
-    return settings.http_threads + settings.listener_threads + delivery + SCHEDULER_CONNECTIONS
+    requests = max(settings.http_threads, SOCKET_MODE_WORKERS)
+    return requests + delivery + SCHEDULER_CONNECTIONS
+
+
+def _authorization(settings: Settings, identity: dict[str, Any]) -> Callable[..., AuthorizeResult]:
+    """One workspace, one bot token: every request is authorised the same way, without calling Slack
+    (Bolt's default asks `auth.test` on the first request, before its acknowledgement)."""
+    result = AuthorizeResult(
+        enterprise_id=identity.get("enterprise_id"),
+        team_id=identity.get("team_id"),
+        bot_token=settings.slack_bot_token,
+        bot_user_id=identity.get("user_id"),
+        bot_id=identity.get("bot_id"),
+    )
+
+    def authorize(**_context: Any) -> AuthorizeResult:
+        return result
+
+    return authorize
 
 
 def wire(app: App, deps: Deps) -> None:

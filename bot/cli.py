@@ -129,18 +129,20 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build
+    from bot.kernel.slack_client import make_client
     from bot.scheduler import start_clock
 
     settings.require_slack()
     _upgrade(settings)
-    bot = build(settings)
+    client = make_client(settings)
     try:
-        identity = bot.deps.client.auth_test()
+        identity = client.auth_test()
     except SlackApiError as exc:
         raise ConfigError("SLACK_BOT_TOKEN", f"Slack refused it ({exc.response.get('error')})") from None
     except OSError as exc:
         raise ConfigError("SLACK_API_URL", f"cannot reach {settings.slack_api_url} ({exc})") from None
     log.info("connected to Slack as %s", identity.get("user_id"))
+    bot = build(settings, client=client, identity=dict(identity.data) if isinstance(identity.data, dict) else {})
     scheduler = None if no_scheduler else start_clock(bot.deps, seconds=settings.tick_seconds)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
@@ -176,8 +178,6 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         # Let listeners that already acknowledged finish their transaction.
-        bot.deps.executor.wait_idle(timeout=10)
-        bot.deps.executor.shutdown(wait=False)
         if bot.deps.courier is not None:
             bot.deps.courier.stop()
     return 0

@@ -121,7 +121,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         slack_bot_token=TOKEN,
         slack_signing_secret=SECRET,
         slack_api_url=args.fake_url,
-        listener_threads=32,
         log_level="WARNING",
     )
     bot = build(settings)
@@ -139,7 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     await_go()
     errors = fire_together([clicker(user, url) for user, url in jobs])
     driver.settle(timeout=60)  # the answers are queued: let the courier deliver them before we exit
-    bot.deps.executor.shutdown(wait=True)
     print(json.dumps({"statuses": statuses, "errors": [repr(e) for e in errors]}))
     return 0 if not errors and all(status == 200 for status in statuses) else 1
 

@@ -198,7 +198,6 @@ def settings(db_url: str, fake_slack: FakeSlack) -> Settings:
         slack_api_url=fake_slack.url,
         organisers=frozenset({ORGANISER}),
         questions_channel="C0QUESTIONS",
-        listener_threads=16,
     )
 
 
@@ -215,8 +214,6 @@ def bot(
     client = WebClient(token=settings.slack_bot_token, base_url=fake_slack.url)
     built = build(settings, client=client, sessions=sessions, clock=clock, registry=registry)
     yield built
-    built.deps.executor.wait_idle(timeout=10)
-    built.deps.executor.shutdown(wait=True)
     if built.deps.courier is not None:
         built.deps.courier.wait_idle(timeout=10)
         built.deps.courier.stop()

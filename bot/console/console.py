@@ -111,11 +111,8 @@ def run_console(
         terminal = Terminal.over(stdin, stdout)
         return Console(fake, driver, sessions, console_settings, terminal, people, channels).run(as_name)
     finally:
-        if bot is not None:
-            bot.deps.executor.wait_idle(timeout=10)
-            bot.deps.executor.shutdown(wait=False)
-            if bot.deps.courier is not None:
-                bot.deps.courier.stop()
+        if bot is not None and bot.deps.courier is not None:
+            bot.deps.courier.stop()
         fake.stop()
         engine.dispose()
         bolt_log.setLevel(bolt_level)

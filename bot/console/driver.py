@@ -75,8 +75,7 @@ class SlackDriver:
         return Dispatched(status=response.status, body=response.body or "")
 
     def settle(self, timeout: float = 15.0) -> None:
-        """Wait for the work a request set off: listeners still running, then the messages they queued."""
-        self.deps.executor.wait_idle(timeout=timeout)
+        """Wait for the messages a request queued to be delivered (the answer itself came with the request)."""
         if self.deps.courier is not None:
             self.deps.courier.wait_idle(timeout=timeout)
 

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.kernel.executor import TrackingExecutor
 from bot.kernel.kinds import DeliveredHook, Renderer
 from bot.kernel.registry import Registry
 from bot.kernel.settings import Settings
@@ -29,7 +28,6 @@ class Deps:
     settings: Settings
     sessions: sessionmaker[Session]
     client: WebClient
-    executor: TrackingExecutor
     clock: Callable[[], datetime] = system_clock
     registry: Registry = field(default_factory=Registry)
     courier: Courier | None = None

@@ -138,7 +138,6 @@ class Settings:
     question_nudge: timedelta = timedelta(hours=48)
     max_active_bookings: int = 2
     min_booking_notice: timedelta = timedelta(hours=12)
-    listener_threads: int = 32
     http_threads: int = 16
     tick_seconds: int = 30
     senders: int = 4
@@ -196,7 +195,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         question_nudge=_duration(env, "CBA_QUESTION_NUDGE", "48h"),
         max_active_bookings=_positive_int(env, "CBA_MAX_ACTIVE_BOOKINGS", 2),
         min_booking_notice=_duration(env, "CBA_MIN_BOOKING_NOTICE", "12h"),
-        listener_threads=_positive_int(env, "CBA_LISTENER_THREADS", 32),
         http_threads=_positive_int(env, "CBA_HTTP_THREADS", 16),
         tick_seconds=_positive_int(env, "CBA_TICK_SECONDS", 30),
         senders=_positive_int(env, "CBA_SENDERS", 4),

@@ -772,7 +772,6 @@ class TestNoticesThroughTheOutbox:
             tick(restarted.deps)
             tick(restarted.deps)  # and a second tick sends nothing twice
         finally:
-            restarted.deps.executor.shutdown(wait=True)
             if restarted.deps.courier is not None:
                 restarted.deps.courier.stop()
         [notice] = _withdrawal_notices(fake_slack, P1)

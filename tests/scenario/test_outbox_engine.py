@@ -132,7 +132,6 @@ class TestSlackErrors:
             row = _row(sessions, row_id)
             assert (row.status, row.lease_until) == ("pending", clock.now + timedelta(seconds=30))
         finally:
-            built.deps.executor.shutdown(wait=True)
             built.deps.courier.stop()
 
     def test_several_senders_stop_at_a_rate_limit_and_lose_nothing(
@@ -323,8 +322,10 @@ class TestFailedDeliveriesForOrganisers:
 
 class TestPoolSizing:
     def test_the_pool_lets_every_thread_hold_a_connection(self, settings: Settings) -> None:
-        sized = with_settings(settings, http_threads=5, listener_threads=7, senders=3)
-        assert database_connections(sized) == 5 + 7 + (1 + 2 * 3) + 2
+        sized = with_settings(settings, http_threads=12, senders=3)
+        assert database_connections(sized) == 12 + (1 + 2 * 3) + 2
+        # Socket Mode's ten message workers count when there are fewer HTTP threads.
+        assert database_connections(with_settings(sized, http_threads=4)) == 10 + (1 + 2 * 3) + 2
         engine = make_engine(settings.database_url, connections=database_connections(sized))
         try:
             pool = engine.pool

@@ -159,3 +159,16 @@ class TestEvents:
         slack.event(event, event_id="Ev0FLAKY", retry_num=1)
         slack.event(event, event_id="Ev0FLAKY", retry_num=2)
         assert len(attempts) == 2
+
+
+class TestAcknowledgement:
+    def test_a_fresh_bot_answers_its_first_commands_without_calling_slack(
+        self, slack: SlackDriver, fake_slack: FakeSlack
+    ) -> None:
+        """No auth.test on the first request, no users.info for the caller's zone: the answer is the ack."""
+        fake_slack.reset_calls()
+        for command, text in (("/cba-help", ""), ("/cba-book", "help"), ("/cba-directory", "")):
+            answer = slack.command(ORGANISER, command, text)
+            assert answer.status == 200
+            assert answer.text
+        assert fake_slack.calls == []

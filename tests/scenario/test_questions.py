@@ -275,7 +275,8 @@ class TestAsk:
             driver = SlackDriver(built.app, built.deps, SIGNING_SECRET, fake=fake_slack)
             answer = ask(driver, ASKER, QUESTION)
         finally:
-            built.deps.executor.shutdown(wait=True)
+            if built.deps.courier is not None:
+                built.deps.courier.stop()
         assert "CBA_QUESTIONS_CHANNEL" in answer.text
         assert count(sessions, Question) == 0
 
