@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.kernel import outbox
@@ -207,18 +206,12 @@ def role_subcommand(turn: Turn, rest: str) -> Reply:
 
 
 def _member_for_grant(turn: Turn, slack_id: str) -> Member:
-    """A member the bot knows, or a workspace user it learns about now (users.info)."""
+    """A member the bot knows, or a workspace user it knows from now on. Their name and e-mail are
+    learned from Slack on the next tick (slack_sync), never while the request is open."""
     member = member_by_slack_id(turn.session, slack_id)
     if member is not None:
         return member
-    try:
-        user = turn.client.users_info(user=slack_id).get("user") or {}
-    except SlackApiError:
-        raise NotFound("member", f"<@{slack_id}>", usage=parse.admin_usage()) from None
-    if user.get("deleted") or user.get("is_bot"):
-        raise NotFound("member", f"<@{slack_id}>", usage=parse.admin_usage())
-    member = get_or_create_member(turn.session, slack_id, str(user.get("real_name") or user.get("name") or ""))
-    member.email = (user.get("profile") or {}).get("email") or None
+    member = get_or_create_member(turn.session, slack_id)
     search.index_member(turn.session, member)
     return member
 
