@@ -13,6 +13,7 @@ from bot.app import Bot
 from bot.console import slack_payloads as payloads
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
+from bot.kernel import request
 from bot.kernel.commands import COMMANDS
 from bot.kernel.request import Reply, Turn, on_command, on_event
 from commands.common.errors import UsageError
@@ -172,3 +173,15 @@ class TestAcknowledgement:
             assert answer.status == 200
             assert answer.text
         assert fake_slack.calls == []
+
+    def test_an_answer_too_late_for_the_acknowledgement_goes_to_the_response_url(
+        self, slack: SlackDriver, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # As if the work had taken longer than Slack waits for an acknowledgement.
+        monkeypatch.setattr(request, "ACK_BUDGET_SECONDS", -1.0)
+        answer = slack.command(ORGANISER, "/cba-help")
+        assert answer.status == 200
+        assert answer.body == ""  # an empty acknowledgement…
+        [late] = fake_slack.calls_to("response_url")  # …and the answer where the user still sees it
+        assert "/cba-help" in str(late.args.get("text", ""))
+        assert late.args.get("response_type") == "ephemeral"
