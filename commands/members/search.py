@@ -10,9 +10,25 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from commands.members.fields import sort_key, tag_key, words
@@ -38,30 +54,58 @@ def member_terms(member: Member) -> set[tuple[str, str]]:
     return terms
 
 
+_TERMS = cast(Table, MemberTerm.__table__)
+_SORT_KEYS = cast(Table, MemberSortKey.__table__)
+# Built once (index_member runs on every profile change): Core statements on the tables, rows as tuples.
+_STORED_TERMS = select(_TERMS.c.kind, _TERMS.c.term).where(_TERMS.c.member_id == bindparam("member_id"))
+_DELETE_TERMS = delete(_TERMS).where(
+    _TERMS.c.member_id == bindparam("member_id"),
+    tuple_(_TERMS.c.kind, _TERMS.c.term).in_(bindparam("stale", expanding=True)),
+)
+_INSERT_TERMS = insert(_TERMS)
+_DELETE_SORT_KEY = delete(_SORT_KEYS).where(_SORT_KEYS.c.member_id == bindparam("member_id"))
+
+
+def _upsert_sort_key(insert_for: Any) -> Any:
+    """Insert the member's sort row, or update it where it differs (no write when it is unchanged)."""
+    statement = insert_for(_SORT_KEYS)  # the values come as parameters: member_id, sort_key, visible
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[_SORT_KEYS.c.member_id],
+        set_={"sort_key": excluded.sort_key, "visible": excluded.visible},
+        where=or_(_SORT_KEYS.c.sort_key != excluded.sort_key, _SORT_KEYS.c.visible != excluded.visible),
+    )
+
+
+_UPSERT_SORT_KEY = {"postgresql": _upsert_sort_key(postgresql_insert), "sqlite": _upsert_sort_key(sqlite_insert)}
+
+
 def index_member(session: Session, member: Member) -> None:
-    """Bring a member's search rows up to date with their profile (call after every profile change)."""
+    """Bring a member's search rows up to date with their profile (call after every profile change).
+
+    One flush (the member's row and its counts first), then only the difference: the stored terms read as
+    tuples, the vanished ones deleted in one statement, the new ones inserted in one executemany, and the
+    sort row upserted (written only when it changed)."""
     session.flush()
+    member_id = member.id
     wanted = member_terms(member)
-    have = {
-        (row.kind, row.term) for row in session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))
-    }
-    for kind, term in have - wanted:
+    have = {(kind, term) for kind, term in session.execute(_STORED_TERMS, {"member_id": member_id})}
+    stale = have - wanted
+    if stale:
+        session.execute(_DELETE_TERMS, {"member_id": member_id, "stale": sorted(stale)})
+    new = wanted - have
+    if new:
         session.execute(
-            delete(MemberTerm).where(
-                MemberTerm.member_id == member.id, MemberTerm.kind == kind, MemberTerm.term == term
-            )
+            _INSERT_TERMS, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(new)]
         )
-    session.add_all(MemberTerm(member_id=member.id, kind=kind, term=term) for kind, term in sorted(wanted - have))
-    key = session.get(MemberSortKey, member.id)
     if member.erased_at is not None:
-        if key is not None:
-            session.delete(key)
-    elif key is None:
-        session.add(MemberSortKey(member_id=member.id, sort_key=sort_key(member.name), visible=member.visible))
+        session.execute(_DELETE_SORT_KEY, {"member_id": member_id})
     else:
-        key.sort_key = sort_key(member.name)
-        key.visible = member.visible
-    session.flush()
+        dialect = session.get_bind().dialect.name
+        session.execute(
+            _UPSERT_SORT_KEY[dialect],
+            {"member_id": member_id, "sort_key": sort_key(member.name), "visible": member.visible},
+        )
 
 
 def prefix_upper_bound(prefix: str) -> str | None:

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commands.members.parse import parse_directory
-from commands.members.search import PAGE_SIZE, Viewer, counts, index_member, search
-from storage.models import MemberTerm
+from commands.members.search import PAGE_SIZE, Viewer, counts, index_member, member_terms, search
+from storage.models import MemberSortKey, MemberTerm
 from tests.factories import make_cohort
 from tests.factories_members import make_profile
 
@@ -87,9 +87,26 @@ class TestSearch:
         member.expertise = ["Batteries"]
         index_member(session, member)
         assert names(session, "hydrogen", me) == []
+        member.name, member.organisation, member.sectors = "Aaron Xavier", "Grid Works", ["Energy storage"]
+        index_member(session, member)
+        # Exactly the profile's terms are stored (several vanished at once, several new), and the renamed
+        # member moves in the directory's order.
+        stored = set(session.execute(select(MemberTerm.kind, MemberTerm.term).where(MemberTerm.member_id == member.id)))
+        assert stored == member_terms(member)
+        assert {("w", "xavier"), ("w", "aaron"), ("s", "energy storage"), ("e", "batteries")} <= stored
+        assert names(session, "a", me)[0] == "Aaron Xavier"
+        assert session.scalar(select(MemberSortKey.sort_key).where(MemberSortKey.member_id == member.id)) == (
+            "aaronxavier"
+        )
+        index_member(session, member)  # nothing changed: nothing to write
+        assert (
+            set(session.execute(select(MemberTerm.kind, MemberTerm.term).where(MemberTerm.member_id == member.id)))
+            == stored
+        )
         member.erased_at = datetime(2026, 1, 1, tzinfo=UTC)
         index_member(session, member)
         assert list(session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))) == []
+        assert session.scalar(select(MemberSortKey.member_id).where(MemberSortKey.member_id == member.id)) is None
 
     def test_a_member_matching_a_prefix_twice_counts_once_past_the_first_read(self, session: Session) -> None:
         me = seed(session)
