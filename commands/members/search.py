@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -60,23 +62,29 @@ def member_terms(member: Member) -> set[tuple[str, str]]:
 _TERMS = cast(Table, MemberTerm.__table__)
 _SORT_KEYS = cast(Table, MemberSortKey.__table__)
 # Built once (index_member runs on every profile change): Core statements on the tables, rows as tuples.
-_STORED_TERMS = select(_TERMS.c.kind, _TERMS.c.term).where(_TERMS.c.member_id == bindparam("member_id"))
+_MEMBER_ID = bindparam("member_id", type_=Integer)
+# The member's stored terms and, in the same read, their sort row as a pseudo-term: kind "+" (visible) or
+# "-" (hidden), the sort key as the term (real kinds are letters: TERM_KINDS).
+_STORED = union_all(
+    select(_TERMS.c.kind, _TERMS.c.term).where(_TERMS.c.member_id == _MEMBER_ID),
+    select(case((_SORT_KEYS.c.visible, "+"), else_="-"), _SORT_KEYS.c.sort_key).where(
+        _SORT_KEYS.c.member_id == _MEMBER_ID
+    ),
+)
 _DELETE_TERMS = delete(_TERMS).where(
-    _TERMS.c.member_id == bindparam("member_id"),
+    _TERMS.c.member_id == _MEMBER_ID,
     tuple_(_TERMS.c.kind, _TERMS.c.term).in_(bindparam("stale", expanding=True)),
 )
 _INSERT_TERMS = insert(_TERMS)
-_DELETE_SORT_KEY = delete(_SORT_KEYS).where(_SORT_KEYS.c.member_id == bindparam("member_id"))
+_DELETE_SORT_KEY = delete(_SORT_KEYS).where(_SORT_KEYS.c.member_id == _MEMBER_ID)
 
 
 def _upsert_sort_key(insert_for: Any) -> Any:
-    """Insert the member's sort row, or update it where it differs (no write when it is unchanged)."""
+    """Insert the member's sort row, or update it (a concurrent transaction may have inserted it meanwhile)."""
     statement = insert_for(_SORT_KEYS)  # the values come as parameters: member_id, sort_key, visible
     excluded = statement.excluded
     return statement.on_conflict_do_update(
-        index_elements=[_SORT_KEYS.c.member_id],
-        set_={"sort_key": excluded.sort_key, "visible": excluded.visible},
-        where=or_(_SORT_KEYS.c.sort_key != excluded.sort_key, _SORT_KEYS.c.visible != excluded.visible),
+        index_elements=[_SORT_KEYS.c.member_id], set_={"sort_key": excluded.sort_key, "visible": excluded.visible}
     )
 
 
@@ -86,13 +94,19 @@ _UPSERT_SORT_KEY = {"postgresql": _upsert_sort_key(postgresql_insert), "sqlite":
 def index_member(session: Session, member: Member) -> None:
     """Bring a member's search rows up to date with their profile (call after every profile change).
 
-    One flush (the member's row and its counts first), then only the difference: the stored terms read as
-    tuples, the vanished ones deleted in one statement, the new ones inserted in one executemany, and the
-    sort row upserted (written only when it changed)."""
+    One flush (the member's row and its counts first), then only the difference: the stored terms and sort
+    row read as tuples in one statement, the vanished terms deleted in one statement, the new ones inserted in
+    one executemany, and the sort row written only when it changed."""
     session.flush()
     member_id = member.id
     wanted = member_terms(member)
-    have = {(kind, term) for kind, term in session.execute(_STORED_TERMS, {"member_id": member_id})}
+    have: set[tuple[str, str]] = set()
+    stored_key: tuple[bool, str] | None = None
+    for kind, term in session.execute(_STORED, {"member_id": member_id}):
+        if kind in ("+", "-"):
+            stored_key = (kind == "+", term)
+        else:
+            have.add((kind, term))
     stale = have - wanted
     if stale:
         session.execute(_DELETE_TERMS, {"member_id": member_id, "stale": sorted(stale)})
@@ -102,13 +116,14 @@ def index_member(session: Session, member: Member) -> None:
             _INSERT_TERMS, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(new)]
         )
     if member.erased_at is not None:
-        session.execute(_DELETE_SORT_KEY, {"member_id": member_id})
-    else:
-        dialect = session.get_bind().dialect.name
-        session.execute(
-            _UPSERT_SORT_KEY[dialect],
-            {"member_id": member_id, "sort_key": sort_key(member.name), "visible": member.visible},
-        )
+        if stored_key is not None:
+            session.execute(_DELETE_SORT_KEY, {"member_id": member_id})
+        return
+    key = sort_key(member.name)
+    visible = bool(member.visible)
+    if stored_key != (visible, key):
+        upsert = _UPSERT_SORT_KEY[session.get_bind().dialect.name]
+        session.execute(upsert, {"member_id": member_id, "sort_key": key, "visible": visible})
 
 
 def prefix_upper_bound(prefix: str) -> str | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from commands.members.parse import parse_directory
@@ -98,7 +99,18 @@ class TestSearch:
         assert session.scalar(select(MemberSortKey.sort_key).where(MemberSortKey.member_id == member.id)) == (
             "aaronxavier"
         )
-        index_member(session, member)  # nothing changed: nothing to write
+        executed: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            executed.append(statement)
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            index_member(session, member)  # nothing changed: one read, nothing written
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert [statement.split()[0].upper() for statement in executed] == ["SELECT"]
         assert (
             set(session.execute(select(MemberTerm.kind, MemberTerm.term).where(MemberTerm.member_id == member.id)))
             == stored
