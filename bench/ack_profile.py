@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -60,10 +61,13 @@ def profile(database_url: str, requests: int, top: int) -> str:
         )
         engine = make_engine(database_url)
         statements: Counter[str] = Counter()
+        elsewhere: Counter[str] = Counter()  # statements of other threads: the courier delivering what was queued
+        requester = threading.get_ident()
 
         @event.listens_for(engine, "before_cursor_execute")
         def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements[" ".join(statement.split())[:110]] += 1
+            counter = statements if threading.get_ident() == requester else elsewhere
+            counter[" ".join(statement.split())[:110]] += 1
 
         built = build(
             settings, client=WebClient(token="xoxb-bench", base_url=fake.url), sessions=make_sessionmaker(engine)
@@ -73,11 +77,14 @@ def profile(database_url: str, requests: int, top: int) -> str:
             for command in COMMANDS:
                 for i in range(20):  # warm-up
                     driver.command(USERS[i % len(USERS)], command.command, command.text())
-                started = time.perf_counter()
+                started, cpu_started, own_started = time.perf_counter(), time.process_time(), time.thread_time()
                 for i in range(requests):
                     driver.command(USERS[i % len(USERS)], command.command, command.text())
                 plain = (time.perf_counter() - started) * 1000 / requests
+                cpu = (time.process_time() - cpu_started) * 1000 / requests
+                own = (time.thread_time() - own_started) * 1000 / requests
                 statements.clear()
+                elsewhere.clear()
                 profiler = cProfile.Profile()
                 started = time.perf_counter()
                 profiler.enable()
@@ -89,10 +96,12 @@ def profile(database_url: str, requests: int, top: int) -> str:
                 stats = pstats.Stats(profiler)
                 total = stats.total_tt  # type: ignore[attr-defined]
                 out.append(
-                    f"\n### {command.label}: {plain:.2f} ms per request ({wall:.2f} under cProfile), "
-                    f"{sum(statements.values()) / requests:.1f} SQL statements per request"
+                    f"\n### {command.label}: {plain:.2f} ms per request ({wall:.2f} under cProfile); CPU per request "
+                    f"{own:.2f} ms in the request's thread, {cpu:.2f} ms in the whole process (courier and fake Slack "
+                    f"included); SQL statements per request {sum(statements.values()) / requests:.1f} in the "
+                    f"request's thread, {sum(elsewhere.values()) / requests:.1f} in other threads"
                 )
-                out.append("most frequent statements (per request):")
+                out.append("most frequent statements of the request's thread (per request):")
                 out += [f"  {n / requests:5.1f}  {sql}" for sql, n in statements.most_common(6)]
                 rows = []
                 for (path, _line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]

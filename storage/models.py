@@ -91,7 +91,12 @@ class Member(Base):
 
     @property
     def display_name(self) -> str:
-        return self.name or (f"<@{self.slack_id}>" if self.slack_id else "former member")
+        return display_name(self.name, self.slack_id)
+
+
+def display_name(name: str, slack_id: str | None) -> str:
+    """How a member is named to others: their name, else their Slack mention, else "former member"."""
+    return name or (f"<@{slack_id}>" if slack_id else "former member")
 
 
 class Cohort(Base):

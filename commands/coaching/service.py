@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, contains_eager
+from sqlalchemy.orm import Session, aliased
 
 from bot.kernel import planning
 from bot.kernel.settings import Settings
@@ -27,7 +27,7 @@ from commands.coaching.parse import AddSlots, book_usage, slots_usage
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
-from storage.models import CoachingBooking, CoachingSlot, Member
+from storage.models import CoachingBooking, CoachingSlot, Member, display_name
 from storage.types import UTCDateTime
 
 SUBJECT = "booking"
@@ -271,13 +271,15 @@ def cancel_booking(session: Session, actor: Actor, booking_id: int, now: datetim
 # --- booking -----------------------------------------------------------------------------------
 
 
+# Open: not withdrawn, no active booking (and, where used, far enough ahead to be booked now).
+_OPEN = (
+    CoachingSlot.removed_at.is_(None),
+    ~exists().where(CoachingBooking.slot_id == CoachingSlot.id, CoachingBooking.status == "active"),
+)
+
+
 def _open_slots_query(now: datetime, notice: timedelta) -> Any:
-    taken = exists().where(CoachingBooking.slot_id == CoachingSlot.id, CoachingBooking.status == "active")
-    return select(CoachingSlot).where(
-        CoachingSlot.removed_at.is_(None),
-        CoachingSlot.starts_at >= now + notice,
-        ~taken,
-    )
+    return select(CoachingSlot).where(*_OPEN, CoachingSlot.starts_at >= now + notice)
 
 
 def alternatives(
@@ -293,28 +295,68 @@ def alternatives(
 
 
 @dataclass(frozen=True)
+class OpenSlot:
+    """A slot as the list of open slots shows it (plain values: no ORM objects to build per row)."""
+
+    id: int
+    coach_id: int
+    coach_name: str  # the coach's display name
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+@dataclass(frozen=True)
 class Page:
-    slots: list[CoachingSlot]
+    slots: list[OpenSlot]
     page: int
     has_more: bool
 
 
+# Built once (every /cba-book and Home "Book coaching" runs it): the listing's columns only, values bound.
+_OPEN_SLOTS = (
+    select(
+        CoachingSlot.id,
+        CoachingSlot.coach_id,
+        Member.name,
+        Member.slack_id,
+        CoachingSlot.starts_at,
+        CoachingSlot.ends_at,
+    )
+    .join(Member, Member.id == CoachingSlot.coach_id)
+    .where(
+        *_OPEN,
+        CoachingSlot.starts_at >= bindparam("earliest", type_=UTCDateTime),
+        CoachingSlot.coach_id != bindparam("me", type_=Integer),
+    )
+    .order_by(Member.name, Member.id, CoachingSlot.starts_at)
+    .offset(bindparam("offset", type_=Integer))
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings, page: int = 0) -> Page:
-    """Open future slots (bookable now), by coach then time, one page at a time."""
+    """Open future slots (bookable now), by coach then time, one page at a time (the coach's name comes with
+    each row: no query per slot)."""
     actor.require("participant", action="book coaching sessions")
     page = max(page, 0)
-    query = (
-        _open_slots_query(now, settings.min_booking_notice)
-        .join(Member, Member.id == CoachingSlot.coach_id)
-        # The coach comes with the row: the list names them on every slot (no query per slot).
-        .options(contains_eager(CoachingSlot.coach))
-        .where(CoachingSlot.coach_id != actor.member.id)
-        .order_by(Member.name, Member.id, CoachingSlot.starts_at)
-        .offset(page * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    )
-    rows = list(session.scalars(query))
-    return Page(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
+    rows = session.execute(
+        _OPEN_SLOTS,
+        {
+            "earliest": now + settings.min_booking_notice,
+            "me": actor.member.id,
+            "offset": page * PAGE_SIZE,
+            "limit": PAGE_SIZE + 1,
+        },
+    ).all()
+    slots = [
+        OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at)
+        for slot_id, coach_id, name, slack_id, starts_at, ends_at in rows[:PAGE_SIZE]
+    ]
+    return Page(slots, page, len(rows) > PAGE_SIZE)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 
 from commands.coaching.ics import CalendarBooking
 from commands.coaching.parse import AddSlots
-from commands.coaching.service import AskFold, Booked, Cancelled, Page, Published, Removed, SlotTaken
+from commands.coaching.service import AskFold, Booked, Cancelled, OpenSlot, Page, Published, Removed, SlotTaken
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
 from storage.models import CoachingBooking, CoachingSlot
@@ -39,7 +39,7 @@ def _md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text)
 
 
-def when(slot: CoachingSlot, zone: ZoneInfo) -> str:
+def when(slot: CoachingSlot | OpenSlot, zone: ZoneInfo) -> str:
     return f"{slack_date(slot.starts_at, zone)} ({slot.minutes} min)"
 
 
@@ -52,7 +52,7 @@ def _link(url: str | None) -> str:
     return f"<{escape(url)}|meeting link>" if url else "the coach will share a meeting link"
 
 
-def _book_button(slot: CoachingSlot) -> ButtonElement:
+def _book_button(slot: CoachingSlot | OpenSlot) -> ButtonElement:
     return ButtonElement(text="Book", action_id=f"{BOOK_ACTION}_{slot.id}", value=str(slot.id), style="primary")
 
 
@@ -160,7 +160,7 @@ def browse_blocks(page: Page, zone: ZoneInfo) -> tuple[str, list[Block]]:
     for slot in page.slots:
         if slot.coach_id != coach_id:
             coach_id, day = slot.coach_id, None
-            blocks.append(SectionBlock(text=_md(f"*{escape(slot.coach.display_name)}*")))
+            blocks.append(SectionBlock(text=_md(f"*{escape(slot.coach_name)}*")))
         local_day = slot.starts_at.astimezone(zone).date().isoformat()
         if local_day != day:
             day = local_day
@@ -174,7 +174,7 @@ def browse_blocks(page: Page, zone: ZoneInfo) -> tuple[str, list[Block]]:
         )
     if page.page > 0 or page.has_more:
         blocks.append(_nav(page))
-    lines = [text] + [f"• slot #{s.id}: {when(s, zone)} with {escape(s.coach.display_name)}" for s in page.slots]
+    lines = [text] + [f"• slot #{s.id}: {when(s, zone)} with {escape(s.coach_name)}" for s in page.slots]
     return "\n".join(lines), blocks
 
 

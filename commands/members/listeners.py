@@ -154,7 +154,7 @@ def _directory_reply(turn: Turn, query: parse.DirectoryQuery, page: int) -> Repl
         text, blocks = views.counts_blocks(search.counts(turn.session, viewer), organiser=viewer.organiser)
         return Reply(text, blocks)
     result = search.search(turn.session, query, viewer, page=page)
-    roles = {member.id: service.roles_of_member(turn.session, member) for member in result.members}
+    roles = service.roles_of_members(turn.session, result.members)
     text, blocks = views.directory_blocks(query, result, roles, organiser=viewer.organiser)
     return Reply(text, blocks)
 

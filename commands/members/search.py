@@ -10,9 +10,30 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from commands.members.fields import sort_key, tag_key, words
@@ -38,30 +59,71 @@ def member_terms(member: Member) -> set[tuple[str, str]]:
     return terms
 
 
+_TERMS = cast(Table, MemberTerm.__table__)
+_SORT_KEYS = cast(Table, MemberSortKey.__table__)
+# Built once (index_member runs on every profile change): Core statements on the tables, rows as tuples.
+_MEMBER_ID = bindparam("member_id", type_=Integer)
+# The member's stored terms and, in the same read, their sort row as a pseudo-term: kind "+" (visible) or
+# "-" (hidden), the sort key as the term (real kinds are letters: TERM_KINDS).
+_STORED = union_all(
+    select(_TERMS.c.kind, _TERMS.c.term).where(_TERMS.c.member_id == _MEMBER_ID),
+    select(case((_SORT_KEYS.c.visible, "+"), else_="-"), _SORT_KEYS.c.sort_key).where(
+        _SORT_KEYS.c.member_id == _MEMBER_ID
+    ),
+)
+_DELETE_TERMS = delete(_TERMS).where(
+    _TERMS.c.member_id == _MEMBER_ID,
+    tuple_(_TERMS.c.kind, _TERMS.c.term).in_(bindparam("stale", expanding=True)),
+)
+_INSERT_TERMS = insert(_TERMS)
+_DELETE_SORT_KEY = delete(_SORT_KEYS).where(_SORT_KEYS.c.member_id == _MEMBER_ID)
+
+
+def _upsert_sort_key(insert_for: Any) -> Any:
+    """Insert the member's sort row, or update it (a concurrent transaction may have inserted it meanwhile)."""
+    statement = insert_for(_SORT_KEYS)  # the values come as parameters: member_id, sort_key, visible
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[_SORT_KEYS.c.member_id], set_={"sort_key": excluded.sort_key, "visible": excluded.visible}
+    )
+
+
+_UPSERT_SORT_KEY = {"postgresql": _upsert_sort_key(postgresql_insert), "sqlite": _upsert_sort_key(sqlite_insert)}
+
+
 def index_member(session: Session, member: Member) -> None:
-    """Bring a member's search rows up to date with their profile (call after every profile change)."""
+    """Bring a member's search rows up to date with their profile (call after every profile change).
+
+    One flush (the member's row and its counts first), then only the difference: the stored terms and sort
+    row read as tuples in one statement, the vanished terms deleted in one statement, the new ones inserted in
+    one executemany, and the sort row written only when it changed."""
     session.flush()
+    member_id = member.id
     wanted = member_terms(member)
-    have = {
-        (row.kind, row.term) for row in session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))
-    }
-    for kind, term in have - wanted:
+    have: set[tuple[str, str]] = set()
+    stored_key: tuple[bool, str] | None = None
+    for kind, term in session.execute(_STORED, {"member_id": member_id}):
+        if kind in ("+", "-"):
+            stored_key = (kind == "+", term)
+        else:
+            have.add((kind, term))
+    stale = have - wanted
+    if stale:
+        session.execute(_DELETE_TERMS, {"member_id": member_id, "stale": sorted(stale)})
+    new = wanted - have
+    if new:
         session.execute(
-            delete(MemberTerm).where(
-                MemberTerm.member_id == member.id, MemberTerm.kind == kind, MemberTerm.term == term
-            )
+            _INSERT_TERMS, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(new)]
         )
-    session.add_all(MemberTerm(member_id=member.id, kind=kind, term=term) for kind, term in sorted(wanted - have))
-    key = session.get(MemberSortKey, member.id)
     if member.erased_at is not None:
-        if key is not None:
-            session.delete(key)
-    elif key is None:
-        session.add(MemberSortKey(member_id=member.id, sort_key=sort_key(member.name), visible=member.visible))
-    else:
-        key.sort_key = sort_key(member.name)
-        key.visible = member.visible
-    session.flush()
+        if stored_key is not None:
+            session.execute(_DELETE_SORT_KEY, {"member_id": member_id})
+        return
+    key = sort_key(member.name)
+    visible = bool(member.visible)
+    if stored_key != (visible, key):
+        upsert = _UPSERT_SORT_KEY[session.get_bind().dialect.name]
+        session.execute(upsert, {"member_id": member_id, "sort_key": key, "visible": visible})
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -79,17 +141,19 @@ def prefix_upper_bound(prefix: str) -> str | None:
     return None
 
 
-def _word_range(word: str) -> ColumnElement[bool]:
-    condition = and_(MemberTerm.kind == "w", MemberTerm.term >= word)
-    upper = prefix_upper_bound(word)
-    if upper is not None:
-        condition = and_(condition, MemberTerm.term < upper)
+def _word_range(name: str, bounded: bool) -> ColumnElement[bool]:
+    """Terms starting with the word bound as `name` (below the bound `name`_hi, when the word has one)."""
+    condition = and_(MemberTerm.kind == "w", MemberTerm.term >= bindparam(name, type_=String))
+    if bounded:
+        condition = and_(condition, MemberTerm.term < bindparam(f"{name}_hi", type_=String))
     return condition
 
 
 @dataclass(frozen=True)
 class _Condition:
-    """One filter, two ways: the rows it matches (to drive the query) and a per-member probe."""
+    """One filter, two ways: the rows it matches (to drive the query) and a per-member probe.
+
+    Its values are bind parameters (the statements are built once per query shape, see `_shape`)."""
 
     member_id: Any  # the member column of the driving table (MemberTerm.member_id or RoleGrant.member_id)
     where: ColumnElement[bool]
@@ -100,6 +164,12 @@ class _Condition:
     @property
     def ids(self) -> Select[Any]:
         return select(self.member_id).where(self.where)
+
+    @cached_property
+    def estimate(self) -> Select[Any]:
+        """How many rows it matches, counted up to the bound `cap` (an index-only count)."""
+        capped = self.ids.limit(bindparam("cap", type_=Integer)).subquery()
+        return select(func.count()).select_from(capped)
 
 
 def _probe(rows: Select[int]) -> ColumnElement[bool]:
@@ -127,16 +197,11 @@ def _grant_condition(where: ColumnElement[bool]) -> _Condition:
 
 
 ESTIMATE_CAP = 20_000
-
-
-def _estimate(session: Session, condition: _Condition, cap: int) -> int:
-    """How many rows a condition matches, counted up to a cap (an index-only count: cheap and exact enough)."""
-    capped = condition.ids.limit(cap).subquery()
-    return session.scalar(select(func.count()).select_from(capped)) or 0
+_FIND_COHORT = select(Cohort).where(func.upper(Cohort.code) == bindparam("code", type_=String))
 
 
 def find_cohort(session: Session, code: str) -> Cohort | None:
-    return session.scalar(select(Cohort).where(func.upper(Cohort.code) == code.upper()))
+    return session.scalar(_FIND_COHORT, {"code": code.upper()})
 
 
 @dataclass(frozen=True)
@@ -147,18 +212,88 @@ class Viewer:
     organiser: bool
 
 
-def listed(viewer: Viewer) -> ColumnElement[bool]:
-    """Members the viewer may see in the directory, on `member_sort_keys` (which has no row for erased members)."""
-    if viewer.organiser:
+def _listed(organiser: bool) -> ColumnElement[bool]:
+    """Members the viewer may see in the directory, on `member_sort_keys` (which has no row for erased members):
+    organisers see everyone; others see visible members and themselves (the viewer's id bound as `viewer`)."""
+    if organiser:
         return true()
-    return or_(MemberSortKey.visible.is_(True), MemberSortKey.member_id == viewer.member_id)
+    return or_(MemberSortKey.visible.is_(True), MemberSortKey.member_id == bindparam("viewer", type_=Integer))
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a search's statements depend on besides the values (which are bound): searches of one shape
+    share their statements, built once (`_conditions`, `_plan_of`), instead of rebuilt on every request."""
+
+    country: bool
+    expertise: int
+    sectors: int
+    words: tuple[bool, ...]  # per word, longest first: whether its prefix range has an upper bound
+    cohort: bool
+    role: bool
+    organiser: bool
+
+
+def _shape(query: DirectoryQuery, viewer: Viewer, cohort_id: int | None) -> tuple[_Shape, dict[str, Any]]:
+    """The query's shape and its values, named as `_conditions` binds them."""
+    values: dict[str, Any] = {}
+    if not viewer.organiser:
+        values["viewer"] = viewer.member_id
+    if query.country:
+        values["country"] = query.country.lower()
+    for kind, tags in (("e", query.expertise), ("s", query.sectors)):
+        values.update({f"{kind}{index}": tag for index, tag in enumerate(tags)})
+    words = sorted(query.words, key=len, reverse=True)
+    bounded: list[bool] = []
+    for index, word in enumerate(words):
+        values[f"w{index}"] = word
+        upper = prefix_upper_bound(word)
+        if upper is not None:
+            values[f"w{index}_hi"] = upper
+        bounded.append(upper is not None)
+    if cohort_id is not None:
+        values["cohort"] = cohort_id
+    if query.role:
+        values["role"] = query.role
+    shape = _Shape(
+        country=bool(query.country),
+        expertise=len(query.expertise),
+        sectors=len(query.sectors),
+        words=tuple(bounded),
+        cohort=cohort_id is not None,
+        role=bool(query.role),
+        organiser=viewer.organiser,
+    )
+    return shape, values
+
+
+@lru_cache(maxsize=256)
+def _conditions(shape: _Shape) -> tuple[_Condition, ...]:
+    """The shape's filters, likely most selective first (exact terms, then longer words, then role grants):
+    each count in `_plan` stops at the best so far, so choosing the driver costs about as much as reading it."""
+    conditions: list[_Condition] = []
+    if shape.country:
+        conditions.append(
+            _term_condition(and_(MemberTerm.kind == "c", MemberTerm.term == bindparam("country", type_=String)))
+        )
+    for kind, count in (("e", shape.expertise), ("s", shape.sectors)):
+        conditions += [
+            _term_condition(and_(MemberTerm.kind == kind, MemberTerm.term == bindparam(f"{kind}{i}", type_=String)))
+            for i in range(count)
+        ]
+    conditions += [_term_condition(_word_range(f"w{i}", bounded), prefix=True) for i, bounded in enumerate(shape.words)]
+    if shape.cohort:
+        conditions.append(_grant_condition(RoleGrant.cohort_id == bindparam("cohort", type_=Integer)))
+    if shape.role:
+        conditions.append(_grant_condition(RoleGrant.role == bindparam("role", type_=String)))
+    return tuple(conditions)
 
 
 @dataclass(frozen=True)
 class _Plan:
     driver: _Condition | None  # the most selective filter: its index range is read, joined to the sort rows
-    others: list[ColumnElement[bool]]  # the other filters (and who is listed), probed per candidate
-    probed: list[ColumnElement[bool]]  # every filter probed: for walking the sort index when matches are dense
+    others: tuple[ColumnElement[bool], ...]  # the other filters (and who is listed), probed per candidate
+    probed: tuple[ColumnElement[bool], ...]  # every filter probed: for walking the sort index when matches are dense
     dense: bool
 
     @property
@@ -166,10 +301,12 @@ class _Plan:
         """Whether the driver may give a member twice (a word prefix, not an exact term)."""
         return self.driver is not None and self.driver.prefix
 
-    def matches(self, limit: int) -> Select[str, int]:
-        """Up to `limit` matching (sort key, member id) rows, in no particular order; a member matching a word
-        prefix through two words comes twice (DISTINCT would make PostgreSQL sort every match first)."""
+    @cached_property
+    def matches(self) -> Select[str, int]:
+        """Up to `limit` (bound) matching (sort key, member id) rows, in no particular order; a member matching
+        a word prefix through two words comes twice (DISTINCT would make PostgreSQL sort every match first)."""
         columns = (MemberSortKey.sort_key, MemberSortKey.member_id)
+        limit = bindparam("limit", type_=Integer)
         if self.driver is None:
             return select(*columns).where(*self.probed).limit(limit)
         statement = (
@@ -180,62 +317,65 @@ class _Plan:
         )
         return statement.limit(limit)
 
-    def page(self, walk: bool, page: int) -> Select[int]:
-        """One page in directory order: by walking the sort index, or by sorting the driver's matches."""
-        if walk or self.driver is None:
-            statement = select(MemberSortKey.member_id).where(*self.probed)
-        else:
-            statement = select(MemberSortKey.member_id).where(
-                MemberSortKey.member_id.in_(self.driver.ids), *self.others
-            )
-        return (
-            statement.order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
+    @cached_property
+    def pages(self) -> dict[bool, Select[int]]:
+        """One page (from the bound `offset`) in directory order, by walking the sort index (True) or by
+        sorting the driver's matches (False)."""
+        walked = select(MemberSortKey.member_id).where(*self.probed)
+        sorted_ = walked
+        if self.driver is not None:
+            sorted_ = select(MemberSortKey.member_id).where(MemberSortKey.member_id.in_(self.driver.ids), *self.others)
+        return {
+            walk: statement.order_by(MemberSortKey.sort_key, MemberSortKey.member_id)
             .limit(PAGE_SIZE)
-            .offset(page * PAGE_SIZE)
-        )
+            .offset(bindparam("offset", type_=Integer))
+            for walk, statement in ((True, walked), (False, sorted_))
+        }
 
 
-def _plan(session: Session, query: DirectoryQuery, viewer: Viewer) -> _Plan | None:
-    """How to run a search. The most selective filter drives (an index range joined to the sort rows), the
-    others are probed per candidate through their (member_id, …) indexes, up to COUNT_CAP + 1 matches; when
-    there are more and even the most selective filter matches many members, the page is found by walking the
-    sort index and probing instead (a few hundred probes, not a big sort). Choosing by counting (capped)
-    keeps each query proportional to what it returns on both databases, whatever the planner's statistics."""
-    # Likely most selective first (exact terms, then longer words, then role grants): each count below stops
-    # at the best so far, so choosing the driver costs about as much as reading it.
-    conditions: list[_Condition] = []
-    if query.country:
-        conditions.append(_term_condition(and_(MemberTerm.kind == "c", MemberTerm.term == query.country.lower())))
-    for kind, tags in (("e", query.expertise), ("s", query.sectors)):
-        conditions += [_term_condition(and_(MemberTerm.kind == kind, MemberTerm.term == tag)) for tag in tags]
-    words = sorted(query.words, key=len, reverse=True)
-    conditions += [_term_condition(_word_range(word), prefix=True) for word in words]
+@lru_cache(maxsize=512)
+def _plan_of(shape: _Shape, driver: int | None, dense: bool) -> _Plan:
+    conditions = _conditions(shape)
+    base = (_listed(shape.organiser),)
+    probed = base + tuple(condition.probe for condition in conditions)
+    if driver is None:
+        return _Plan(None, base, probed, dense)
+    others = base + tuple(condition.probe for index, condition in enumerate(conditions) if index != driver)
+    return _Plan(conditions[driver], others, probed, dense)
+
+
+def _plan(session: Session, query: DirectoryQuery, viewer: Viewer) -> tuple[_Plan, dict[str, Any]] | None:
+    """How to run a search, and the values to bind. The most selective filter drives (an index range joined
+    to the sort rows), the others are probed per candidate through their (member_id, …) indexes, up to
+    COUNT_CAP + 1 matches; when there are more and even the most selective filter matches many members, the
+    page is found by walking the sort index and probing instead (a few hundred probes, not a big sort).
+    Choosing by counting (capped) keeps each query proportional to what it returns on both databases,
+    whatever the planner's statistics."""
+    cohort_id: int | None = None
     if query.cohort:
         cohort = find_cohort(session, query.cohort)
         if cohort is None:
             return None
-        conditions.append(_grant_condition(RoleGrant.cohort_id == cohort.id))
-    if query.role:
-        conditions.append(_grant_condition(RoleGrant.role == query.role))
-    base = [listed(viewer)]
+        cohort_id = cohort.id
+    shape, values = _shape(query, viewer, cohort_id)
+    conditions = _conditions(shape)
     if not conditions:
-        return _Plan(None, base, base, dense=True)
-    probed = base + [condition.probe for condition in conditions]
+        return _plan_of(shape, None, True), values
     if len(conditions) == 1:
-        return _Plan(conditions[0], base, probed, dense=True)
+        return _plan_of(shape, 0, True), values
     driver, best = 0, ESTIMATE_CAP
     for index, condition in enumerate(conditions):
-        estimate = _estimate(session, condition, best)
+        estimate = session.scalar(condition.estimate, {**values, "cap": best}) or 0
         if estimate == 0:
             return None
         if estimate < best:
             driver, best = index, estimate
-    others = base + [condition.probe for index, condition in enumerate(conditions) if index != driver]
-    return _Plan(conditions[driver], others, probed, dense=best >= DENSE)
+    return _plan_of(shape, driver, best >= DENSE), values
 
 
 DENSE = 2_000
 COUNT_CAP = 200
+_MEMBERS = select(Member).where(Member.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -251,16 +391,17 @@ class Page:
 
 
 def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int = 0) -> Page:
-    plan = _plan(session, query, viewer)
-    if plan is None:
+    planned = _plan(session, query, viewer)
+    if planned is None:
         return Page([], 0, 0, 0)
+    plan, values = planned
     limit = COUNT_CAP + 1
-    raw = session.execute(plan.matches(limit)).all()
+    raw = session.execute(plan.matches, {**values, "limit": limit}).all()
     found = set(raw)
     while plan.repeats and len(raw) == limit and len(found) <= COUNT_CAP:
         # A member matched the word prefix twice ('mob': mobile, mobility): read on until enough distinct ones.
         limit *= 4
-        raw = session.execute(plan.matches(limit)).all()
+        raw = session.execute(plan.matches, {**values, "limit": limit}).all()
         found = set(raw)
     total = min(len(found), COUNT_CAP + 1)
     pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
@@ -270,8 +411,11 @@ def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int
         ordered = sorted((str(key), int(member_id)) for key, member_id in found)
         ids = [member_id for _key, member_id in ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
     else:
-        ids = list(session.scalars(plan.page(plan.dense, page)))
-    loaded = {member.id: member for member in session.scalars(select(Member).where(Member.id.in_(ids)))}
+        statement = plan.pages[plan.dense or plan.driver is None]
+        ids = list(session.scalars(statement, {**values, "offset": page * PAGE_SIZE}))
+    if not ids:
+        return Page([], total, page, pages)
+    loaded = {member.id: member for member in session.scalars(_MEMBERS, {"ids": ids})}
     return Page([loaded[member_id] for member_id in ids], total, page, pages)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import Text, bindparam, cast, or_, select
 from sqlalchemy.orm import Session
 
 from commands.common.actors import Actor, member_by_slack_id
@@ -78,14 +78,28 @@ class RoleLine:
     cohort: str | None
 
 
+# Built once: the directory shows roles on every card and the card on every profile answer.
+_ROLES = select(RoleGrant.member_id, RoleGrant.role, Cohort.code).join(
+    Cohort, Cohort.id == RoleGrant.cohort_id, isouter=True
+)
+_ROLES_OF_MEMBER = _ROLES.where(RoleGrant.member_id == bindparam("member_id")).order_by(RoleGrant.role)
+_ROLES_OF_MEMBERS = _ROLES.where(RoleGrant.member_id.in_(bindparam("member_ids", expanding=True))).order_by(
+    RoleGrant.member_id, RoleGrant.role
+)
+
+
 def roles_of_member(session: Session, member: Member) -> list[RoleLine]:
-    rows = session.execute(
-        select(RoleGrant.role, Cohort.code)
-        .join(Cohort, Cohort.id == RoleGrant.cohort_id, isouter=True)
-        .where(RoleGrant.member_id == member.id)
-        .order_by(RoleGrant.role)
-    ).all()
-    return [RoleLine(role, code) for role, code in rows]
+    rows = session.execute(_ROLES_OF_MEMBER, {"member_id": member.id})
+    return [RoleLine(role, code) for _member_id, role, code in rows]
+
+
+def roles_of_members(session: Session, members: Sequence[Member]) -> dict[int, list[RoleLine]]:
+    """Each member's roles (as `roles_of_member` gives them), in one query: for a page of cards."""
+    roles: dict[int, list[RoleLine]] = {member.id: [] for member in members}
+    if roles:
+        for member_id, role, code in session.execute(_ROLES_OF_MEMBERS, {"member_ids": list(roles)}):
+            roles[member_id].append(RoleLine(role, code))
+    return roles
 
 
 def accepts_questions(session: Session, member: Member) -> bool:

@@ -8,21 +8,18 @@ from zoneinfo import ZoneInfo
 from bot.console.fakeslack import validate_blocks
 from commands.coaching import views
 from commands.coaching.parse import AddSlots
-from commands.coaching.service import AskFold, Page
-from storage.models import CoachingSlot, Member
+from commands.coaching.service import AskFold, OpenSlot, Page
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
-def _slots(count: int, coaches: int = 1) -> list[CoachingSlot]:
-    people = [Member(id=i + 1, slack_id=f"U0C{i}", name=f"Coach <{i}> & co") for i in range(coaches)]
+def _slots(count: int, coaches: int = 1) -> list[OpenSlot]:
     slots = []
     for index in range(count):
-        coach = people[index % coaches]
+        coach = index % coaches + 1
         start = datetime(2026, 12, 1, 8, tzinfo=UTC) + timedelta(days=index)
-        slot = CoachingSlot(id=index + 1, coach_id=coach.id, starts_at=start, ends_at=start + timedelta(minutes=45))
-        slot.coach = coach
-        slots.append(slot)
+        name = f"Coach <{coach - 1}> & co"
+        slots.append(OpenSlot(index + 1, coach, name, start, start + timedelta(minutes=45)))
     return sorted(slots, key=lambda s: (s.coach_id, s.starts_at))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from commands.members.parse import parse_directory
-from commands.members.search import PAGE_SIZE, Viewer, counts, index_member, search
-from storage.models import MemberTerm
+from commands.members.search import COUNT_CAP, PAGE_SIZE, Viewer, counts, index_member, member_terms, search
+from storage.models import MemberSortKey, MemberTerm
 from tests.factories import make_cohort
 from tests.factories_members import make_profile
 
@@ -87,9 +88,59 @@ class TestSearch:
         member.expertise = ["Batteries"]
         index_member(session, member)
         assert names(session, "hydrogen", me) == []
+        member.name, member.organisation, member.sectors = "Aaron Xavier", "Grid Works", ["Energy storage"]
+        index_member(session, member)
+        # Exactly the profile's terms are stored (several vanished at once, several new), and the renamed
+        # member moves in the directory's order.
+        stored = set(session.execute(select(MemberTerm.kind, MemberTerm.term).where(MemberTerm.member_id == member.id)))
+        assert stored == member_terms(member)
+        assert {("w", "xavier"), ("w", "aaron"), ("s", "energy storage"), ("e", "batteries")} <= stored
+        assert names(session, "a", me)[0] == "Aaron Xavier"
+        assert session.scalar(select(MemberSortKey.sort_key).where(MemberSortKey.member_id == member.id)) == (
+            "aaronxavier"
+        )
+        executed: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            executed.append(statement)
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            index_member(session, member)  # nothing changed: one read, nothing written
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert [statement.split()[0].upper() for statement in executed] == ["SELECT"]
+        assert (
+            set(session.execute(select(MemberTerm.kind, MemberTerm.term).where(MemberTerm.member_id == member.id)))
+            == stored
+        )
         member.erased_at = datetime(2026, 1, 1, tzinfo=UTC)
         index_member(session, member)
         assert list(session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))) == []
+        assert session.scalar(select(MemberSortKey.member_id).where(MemberSortKey.member_id == member.id)) is None
+
+    def test_more_matches_than_counted_are_paged_in_order(self, session: Session) -> None:
+        me = seed(session)
+        organiser = Viewer(member_id=0, organiser=True)
+        for n in range(230):  # every tenth hidden: 207 visible, more than COUNT_CAP
+            make_profile(
+                session,
+                f"U0W{n:03d}",
+                f"Pat {n:03d}",
+                "participant",
+                visible=n % 10 != 0,
+                organisation="Wide Cluster",
+                country="SE",
+            )
+        shown = [f"Pat {n:03d}" for n in range(230) if n % 10]
+        # One filter (the sort index walked, probing it), and two (the rarer one drives, sorted per page).
+        for text in ("wide", "wide country:se", "wid cluster"):
+            result = search(session, parse_directory(text), me)
+            assert (result.total, result.pages, result.capped) == (COUNT_CAP + 1, COUNT_CAP // PAGE_SIZE, True)
+            assert [m.name for m in result.members] == shown[:PAGE_SIZE]
+            assert names(session, text, me, page=24) == shown[24 * PAGE_SIZE : 25 * PAGE_SIZE]
+            assert names(session, text, organiser, page=1) == [f"Pat {n:03d}" for n in range(8, 16)]
 
     def test_a_member_matching_a_prefix_twice_counts_once_past_the_first_read(self, session: Session) -> None:
         me = seed(session)
