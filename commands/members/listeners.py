@@ -46,7 +46,8 @@ def profile_command(turn: Turn) -> Reply | None:
         shown = _shown_value(command.field, command.value.value)
         if not changed:
             return Reply(f"Your {command.field} was already {shown}: nothing changed.")
-        _refresh_home(turn, turn.actor.member)
+        if command.value.column in HOME_FIELDS:
+            _refresh_home(turn, turn.actor.member)
         tip = ""
         if command.field == "visible":
             tip = (
@@ -64,8 +65,12 @@ def profile_command(turn: Turn) -> Reply | None:
     return Reply(text, blocks)
 
 
+# Of the profile, the Home tab shows the name: other fields change nothing there.
+HOME_FIELDS = frozenset({"name"})
+
+
 def _refresh_home(turn: Turn, member: Member) -> None:
-    """The member's Home tab shows their name, roles and what their roles and expertise bring."""
+    """The member's Home tab shows their name, roles and what their roles bring."""
     outbox.publish_home(turn.session, member, now=turn.now, organisers=turn.deps.settings.organisers)
 
 
@@ -118,7 +123,7 @@ def profile_submitted(turn: Turn) -> ViewResult:
     if errors:
         raise FieldErrors(errors)
     changed = service.apply_fields(turn.session, turn.actor.member, values, turn.now)
-    if changed:
+    if HOME_FIELDS.intersection(changed):
         _refresh_home(turn, turn.actor.member)
     text = ":white_check_mark: Your profile is saved." if changed else "Your profile is unchanged."
     if changed and turn.actor.member.visible:

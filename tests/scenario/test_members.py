@@ -398,6 +398,7 @@ class TestProfileDelete:
             ]
         )
         session.commit()
+        slack.command(MARIA, "/cba-profile", "set name Maria L. Rossi")  # her Home tab shows it: a refresh
         slack.command(MARIA, "/cba-profile", "set linkedin https://www.linkedin.com/in/maria-rossi-77")
         slack.command(MARIA, "/cba-profile", "set eccp https://clustercollaboration.eu/in/maria-77")
         # Her export went out through the outbox: the sent row held all of it until now.
@@ -408,6 +409,7 @@ class TestProfileDelete:
 
         needles = [
             "Maria Rossi",
+            "Maria L. Rossi",
             "maria@example.org",
             "Runs e-mobility pilots",
             "linkedin.com/in/maria-rossi-77",
