@@ -6,6 +6,7 @@ import json
 import re
 from datetime import date, time, timedelta
 
+from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
 from commands.coaching import notify, service, views
@@ -37,6 +38,12 @@ def _action_int(turn: Turn, kind: str, usage: str) -> int:
     return int(value)
 
 
+def _refresh_homes(turn: Turn, *slack_ids: str | None) -> None:
+    """Their Home tabs list their bookings (participant) and their slots with who booked them (coach)."""
+    for slack_id in dict.fromkeys(sid for sid in slack_ids if sid):
+        outbox.publish_home(turn.session, slack_id, now=turn.now, organisers=turn.deps.settings.organisers)
+
+
 # --- /cba-slots --------------------------------------------------------------------------------
 
 
@@ -46,6 +53,7 @@ def _publish(turn: Turn, request: AddSlots, fold: int | None, *, replace: bool =
     if isinstance(result, service.AskFold):
         text, blocks = views.fold_blocks(result, turn.zone())
         return Reply(text, blocks)
+    _refresh_homes(turn, turn.actor.member.slack_id)
     return Reply(views.published_text(result, shown), replace_original=replace)
 
 
@@ -60,7 +68,9 @@ def slots_command(turn: Turn) -> Reply:
     assert isinstance(request, RemoveSlot)
     removed = service.remove_slot(turn.session, turn.actor, request.slot_id, turn.now, turn.deps.settings)
     if removed.cancelled is not None:
-        _queue_cancelled(turn, removed.cancelled)
+        _queue_cancelled(turn, removed.cancelled)  # refreshes the coach's and the participant's Home
+    else:
+        _refresh_homes(turn, removed.slot.coach.slack_id)
     return Reply(views.removed_text(removed))
 
 
@@ -99,11 +109,13 @@ def _book(turn: Turn, slot_id: int) -> Reply:
         text, blocks = views.taken_blocks(taken, settings.zone)
         return Reply(text, blocks)
     notify.queue_booked(turn.session, booked, zone=settings.zone, now=turn.now)
+    _refresh_homes(turn, booked.participant_slack, booked.coach_slack)
     return Reply(views.booked_text(booked, settings.zone))
 
 
 def _queue_cancelled(turn: Turn, cancelled: service.Cancelled) -> None:
     notify.queue_cancelled(turn.session, cancelled, zone=turn.deps.settings.zone, now=turn.now)
+    _refresh_homes(turn, cancelled.participant_slack, cancelled.coach_slack)
 
 
 def _cancel(turn: Turn, booking_id: int) -> Reply:

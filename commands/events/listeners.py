@@ -6,14 +6,31 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
+from commands.common.cohorts import cohort_participants
 from commands.common.errors import FieldErrors, UsageError
 from commands.common.parsing import first_word, parse_id
 from commands.common.text import escape
 from commands.events import notify, parse, service, views
+from storage.models import Event, Member
 
 log = logging.getLogger(__name__)
+
+
+# --- the App Home ---------------------------------------------------------------------------------------
+
+
+def _refresh_home(turn: Turn, member: Member | str) -> None:
+    """A participant's Home tab lists their cohort's next programme days with their answer."""
+    outbox.publish_home(turn.session, member, now=turn.now, organisers=turn.deps.settings.organisers)
+
+
+def _refresh_cohort_homes(turn: Turn, event: Event) -> None:
+    """A day added, moved or removed: one refresh per participant of its cohort (a cohort is a few dozen)."""
+    for member in cohort_participants(turn.session, event.cohort_id):
+        _refresh_home(turn, member)
 
 
 # --- /cba-admin subcommands ------------------------------------------------------------------------
@@ -64,6 +81,7 @@ def event_command(turn: Turn, rest: str) -> Reply:
             turn.session, turn.actor, args, zone=turn.zone(), now=turn.now, offsets=settings.event_reminders
         )
         told = notify.announce(turn.session, event, zone=settings.zone, now=turn.now)
+        _refresh_cohort_homes(turn, event)
         where = _where(told, "Announced with RSVP buttons in")
         return Reply(f":white_check_mark: Added {views.event_line(event, settings.zone)}{where}")
     if word == "move":
@@ -76,6 +94,7 @@ def event_command(turn: Turn, rest: str) -> Reply:
             offsets=settings.event_reminders,
         )
         told = notify.moved(turn.session, moved, zone=settings.zone, now=turn.now)
+        _refresh_cohort_homes(turn, moved.event)
         return Reply(
             f":white_check_mark: Moved {views.event_line(moved.event, settings.zone)}\nIts reminders moved too."
             f"{_where(told)}{_dms(told.attendees)}"
@@ -85,6 +104,8 @@ def event_command(turn: Turn, rest: str) -> Reply:
             turn.session, turn.actor, parse.parse_event_id(rest, parse.EVENT_REMOVE_USAGE), now=turn.now
         )
         told = notify.removed(turn.session, event, zone=settings.zone, now=turn.now)
+        if event.starts_at > turn.now:  # a day already past is no longer on anyone's Home
+            _refresh_cohort_homes(turn, event)
         return Reply(
             f":wastebasket: Removed event #{event.id} *{escape(event.title)}*; "
             f"{cancelled} pending reminder{'s' if cancelled != 1 else ''} cancelled."
@@ -132,6 +153,8 @@ def _event_id(turn: Turn) -> int:
 
 def rsvp_yes(turn: Turn) -> Reply:
     outcome = service.answer(turn.session, turn.actor, _event_id(turn), "yes", now=turn.now)
+    if outcome.changed:
+        _refresh_home(turn, turn.actor.member)
     zone = turn.zone()
     prefix = "You're attending" if outcome.changed else "You had already said you're attending"
     return Reply(f":white_check_mark: {prefix} {views.event_line(outcome.event, zone)}")
@@ -161,6 +184,8 @@ def decline_submitted(turn: Turn) -> ViewResult:
         raise FieldErrors({views.REASON_BLOCK: "Please tell the organisers why."})
     event_id = int(meta.get("event_id") or 0)
     outcome = service.answer(turn.session, turn.actor, event_id, "no", now=turn.now, reason=reason[:500])
+    if outcome.changed:
+        _refresh_home(turn, turn.actor.member)
     text = f":x: Noted: you can't attend {views.event_line(outcome.event, turn.zone())}"
     if not outcome.changed:
         text = f":x: Already noted: you can't attend event #{outcome.event.id}."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.kernel import outbox
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.actors import persisted
 from commands.common.errors import CbaError, FieldErrors, UsageError
@@ -19,6 +20,15 @@ from storage.models import Question
 
 # Message subtypes that are still someone's reply; edits, deletions, joins and bot posts are not.
 ANSWER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+
+
+def _refresh_homes(turn: Turn, question: Question) -> None:
+    """The asker's Home lists their open questions, the routed alumni's the open ones for their expertise;
+    both with the number of answers."""
+    organisers = turn.deps.settings.organisers
+    for member in [question.asker, *service.routed_members(turn.session, question.id)]:
+        if member is not None:
+            outbox.publish_home(turn.session, member, now=turn.now, organisers=organisers)
 
 
 # --- /cba-ask -------------------------------------------------------------------------------------
@@ -53,6 +63,7 @@ def ask(turn: Turn, request: parsing.Ask) -> Reply:
     routed = service.route(turn.session, question, turn.now)
     service.plan_nudge(turn.session, question, settings.question_nudge)
     posting.queue_post(turn.session, question, turn.now, settings.zone)
+    _refresh_homes(turn, question)
     if not routed:
         organisers = service.organiser_ids(turn.session, settings.organisers)
         posting.tell_organisers_no_match(turn.session, question, organisers, turn.now)
@@ -81,6 +92,7 @@ def show_search(turn: Turn, words: str, page: int) -> Reply:
 def resolve(turn: Turn, question_id: int) -> Reply:
     question = service.resolve(turn.session, turn.actor, question_id, turn.now)
     posting.refresh_post(turn.session, question, turn.now, turn.deps.settings.zone)
+    _refresh_homes(turn, question)
     return Reply(f":white_check_mark: question #{question.id} is marked resolved.")
 
 
@@ -144,6 +156,7 @@ def submit_answer(turn: Turn) -> ViewResult:
     # In the thread once the question is posted; the asker's DM follows the thread post (its link).
     if posting.queue_answer_post(turn.session, question, answer, author, turn.now) is None:
         posting.tell_asker_of_answer(turn.session, question, answer, turn.now)
+    _refresh_homes(turn, question)
     return ViewResult(reply=Reply(f":white_check_mark: Your answer to question #{question.id} is posted. Thank you!"))
 
 
@@ -171,3 +184,4 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
     )
     if answer is not None:
         posting.tell_asker_of_answer(turn.session, question, answer, turn.now)
+        _refresh_homes(turn, question)

@@ -374,8 +374,14 @@ class TestBook:
             reminders = session.scalars(
                 select(Reminder).where(Reminder.kind == "coaching").order_by(Reminder.due_at, Reminder.recipient)
             ).all()
-            notices = session.scalars(select(Reminder).where(Reminder.kind != "coaching")).all()
+            notices = session.scalars(select(Reminder).where(Reminder.kind.not_in(("coaching", "home")))).all()
+            homes = session.scalars(select(Reminder).where(Reminder.kind == "home")).all()
         assert {(r.kind, r.subject_type, r.subject_id) for r in reminders} == {("coaching", "booking", booking.id)}
+        # Both sides' Home tabs list the booking: one refresh each, in the booking's transaction.
+        assert sorted((r.method, r.recipient, r.status) for r in homes) == [
+            ("views.publish", COACH, "sent"),
+            ("views.publish", P1, "sent"),
+        ]
         # The confirmations went through the outbox: a DM and a file for each side, delivered once.
         assert sorted((r.method, r.recipient, r.status) for r in notices) == sorted(
             (method, user, "sent") for method in ("chat.postMessage", "files.upload") for user in (P1, COACH)

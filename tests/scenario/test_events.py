@@ -52,6 +52,7 @@ def _reminder_posts(fake: FakeSlack) -> list[Call]:
 
 
 REMINDERS = Reminder.kind == "event"
+HOMES = Reminder.kind == "home"  # App Home refreshes (tested in tests/scenario/test_home.py)
 
 
 def _event_id(sessions: sessionmaker[Session]) -> int:
@@ -232,7 +233,9 @@ class TestNews:
             ("I can't attend", "event_rsvp_no", str(event_id)),
         ]
         with sessions() as session:
-            [row] = session.scalars(select(Reminder).where(Reminder.kind != "event")).all()
+            [row] = session.scalars(select(Reminder).where(Reminder.kind != "event", ~HOMES)).all()
+            homes = sorted(r.recipient for r in session.scalars(select(Reminder).where(HOMES)))
+        assert homes == ["U0CBA3P000", "U0CBA3P001", "U0CBA3P002"]  # the cohort's Home tabs list the day
         assert (row.recipient, row.subject_type, row.subject_id, row.status) == (
             CHANNEL,
             "event-notice",
@@ -482,7 +485,7 @@ class TestRsvp:
         dm = fake_slack.dms_to(user)[-1].text
         assert "late cancellation" in dm
         with sessions() as session:  # the answer to the form went through the outbox, delivered
-            [told] = session.scalars(select(Reminder).where(Reminder.recipient == user, ~REMINDERS)).all()
+            [told] = session.scalars(select(Reminder).where(Reminder.recipient == user, ~REMINDERS, ~HOMES)).all()
             assert (told.method, told.status) == ("chat.postMessage", "sent")
             assert "late cancellation" in str((told.payload or {}).get("text"))
         assert _decline(slack, fake_slack, user, soon.id, "Flight <cancelled>").status == 200  # double submit
@@ -526,7 +529,7 @@ class TestRsvp:
         assert f"you can't attend *Training day* (event #{event.id}" in ephemeral.args["text"]
         assert fake_slack.dms_to(user) == []
         with sessions() as session:
-            [told] = session.scalars(select(Reminder).where(Reminder.recipient == user, ~REMINDERS)).all()
+            [told] = session.scalars(select(Reminder).where(Reminder.recipient == user, ~REMINDERS, ~HOMES)).all()
             assert (told.method, told.status) == ("chat.postEphemeral", "sent")
 
     def test_decline_form_needs_a_reason_and_others_may_not_answer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,18 @@ from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
 from bot.scheduler import tick
 from commands.home import views
-from storage.models import Assignment, Member, Question, Reminder, Rsvp, Submission
+from storage.models import (
+    Assignment,
+    CoachingBooking,
+    CoachingSlot,
+    Cohort,
+    Event,
+    Member,
+    Question,
+    Reminder,
+    Rsvp,
+    Submission,
+)
 from tests.conftest import ORGANISER, Clock
 from tests.factories import make_cohort, make_member
 from tests.factories_coaching import make_booking, make_slot
@@ -383,3 +394,205 @@ class TestRefresh:
         assert "submitted on time" in homework_line(fake_slack, PARTICIPANT, "Action plan")
         tick(bot.deps)
         assert len(fake_slack.calls_to("views.publish")) == 1
+
+
+def published(fake: FakeSlack) -> list[str]:
+    """Whose Home tabs were published since the last call (sorted), then forget those calls."""
+    users = sorted(str(call.args["user_id"]) for call in fake.calls_to("views.publish"))
+    fake.reset_calls()
+    return users
+
+
+def line_of(fake: FakeSlack, user: str, needle: str) -> str:
+    return next((line for line in home_text(fake, user).splitlines() if needle in line), "")
+
+
+def slot_ids(sessions: sessionmaker[Session]) -> list[int]:
+    with sessions() as session:
+        return list(session.scalars(select(CoachingSlot.id).order_by(CoachingSlot.id)))
+
+
+def event_id(sessions: sessionmaker[Session], title: str) -> int:
+    with sessions() as session:
+        return session.scalars(select(Event.id).where(Event.title == title)).one()
+
+
+def stamp(instant: datetime) -> str:
+    return f"<!date^{int(instant.timestamp())}^"
+
+
+class TestCoachingRefresh:
+    """Bookings show on the participant's Home, slots (and who booked them) on the coach's."""
+
+    def test_a_booking_refreshes_the_participant_and_the_coach(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        [open_slot] = [slot for slot in slot_ids(sessions) if slot != world["slot"]]
+        fake_slack.reset_calls()
+        slack.command(PARTICIPANT, "/cba-book", str(open_slot))
+
+        assert published(fake_slack) == sorted([PARTICIPANT, COACH])
+        with sessions() as session:
+            booking = session.scalars(select(CoachingBooking.id).where(CoachingBooking.slot_id == open_slot)).one()
+        assert f"booking #{booking} with <@{COACH}>" in home_text(fake_slack, PARTICIPANT)
+        assert f"booked by <@{PARTICIPANT}> (booking #{booking})" in line_of(fake_slack, COACH, f"slot #{open_slot}")
+
+    def test_a_cancellation_refreshes_the_participant_and_the_coach(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        fake_slack.reset_calls()
+        slack.command(PARTICIPANT, "/cba-book", f"cancel {world['booking']}")
+
+        assert published(fake_slack) == sorted([PARTICIPANT, COACH])
+        assert "_No coaching booked._" in home_text(fake_slack, PARTICIPANT)
+        assert "_open_" in line_of(fake_slack, COACH, f"slot #{world['slot']}")
+
+    def test_a_new_slot_refreshes_the_coach(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        fake_slack.reset_calls()
+        slack.command(COACH, "/cba-slots", "add 2026-12-03 10:00")
+
+        assert published(fake_slack) == [COACH]
+        new = slot_ids(sessions)[-1]
+        assert "_open_" in line_of(fake_slack, COACH, f"slot #{new}")
+
+    def test_withdrawing_an_open_slot_refreshes_the_coach_only(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        [open_slot] = [slot for slot in slot_ids(sessions) if slot != world["slot"]]
+        open_home(slack, COACH)
+        assert f"slot #{open_slot}" in home_text(fake_slack, COACH)
+        fake_slack.reset_calls()
+        slack.command(COACH, "/cba-slots", f"remove {open_slot}")
+
+        assert published(fake_slack) == [COACH]
+        assert f"slot #{open_slot}" not in home_text(fake_slack, COACH)
+
+    def test_withdrawing_a_booked_slot_refreshes_the_coach_and_the_participant(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        fake_slack.reset_calls()
+        slack.command(COACH, "/cba-slots", f"remove {world['slot']}")
+
+        assert published(fake_slack) == sorted([PARTICIPANT, COACH])
+        assert f"slot #{world['slot']}" not in home_text(fake_slack, COACH)
+        assert "_No coaching booked._" in home_text(fake_slack, PARTICIPANT)
+
+
+class TestEventsRefresh:
+    """The participant's Home lists the cohort's next programme days with their answer."""
+
+    def test_an_rsvp_refreshes_the_members_home_and_a_repeat_does_not(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        funding = event_id(sessions, "Funding day")
+        fake_slack.reset_calls()
+        slack.action(PARTICIPANT, "event_rsvp_yes", value=str(funding), channel_id=fake_slack.dm_channel(PARTICIPANT))
+
+        assert published(fake_slack) == [PARTICIPANT]
+        assert "you're coming" in line_of(fake_slack, PARTICIPANT, "*Funding day*")
+        slack.action(PARTICIPANT, "event_rsvp_yes", value=str(funding), channel_id=fake_slack.dm_channel(PARTICIPANT))
+        assert published(fake_slack) == []  # the same answer again: nothing on the Home changed
+
+    def test_a_changed_answer_refreshes_the_members_home(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
+    ) -> None:
+        slack.action(PARTICIPANT, "event_rsvp_no", value=str(world["event"]), channel_id=f"D{PARTICIPANT}")
+        form = fake_slack.calls_to("views.open")[-1].args["view"]
+        fake_slack.reset_calls()
+        answer = slack.submit(PARTICIPANT, form, {"reason": {"reason": {"type": "plain_text_input", "value": "Ill"}}})
+
+        assert answer.status == 200
+        assert published(fake_slack) == [PARTICIPANT]
+        assert "you declined" in line_of(fake_slack, PARTICIPANT, "*Strategy day*")
+
+    def test_a_day_added_moved_and_removed_refreshes_the_cohorts_homes(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        with sessions.begin() as session:  # a second participant of CBA3; the coach is in no cohort
+            cohort = session.scalars(select(Cohort)).one()
+            make_person(session, fake_slack, "U0PETE", "Pete Participant", "participant", cohort=cohort)
+        fake_slack.reset_calls()
+        slack.command(ORGANISER, "/cba-admin", "event add CBA3 online 2026-11-27 09:00-12:00 Kick-off")
+
+        assert published(fake_slack) == sorted([PARTICIPANT, "U0PETE"])
+        kick_off = event_id(sessions, "Kick-off")
+        for user in (PARTICIPANT, "U0PETE"):
+            assert stamp(datetime(2026, 11, 27, 8, tzinfo=UTC)) in line_of(fake_slack, user, "*Kick-off*")
+
+        slack.command(ORGANISER, "/cba-admin", f"event move {kick_off} 2026-11-28 10:00-12:00")
+        assert published(fake_slack) == sorted([PARTICIPANT, "U0PETE"])
+        assert stamp(datetime(2026, 11, 28, 9, tzinfo=UTC)) in line_of(fake_slack, PARTICIPANT, "*Kick-off*")
+
+        slack.command(ORGANISER, "/cba-admin", f"event remove {kick_off}")
+        assert published(fake_slack) == sorted([PARTICIPANT, "U0PETE"])
+        assert "*Kick-off*" not in home_text(fake_slack, PARTICIPANT)
+        assert "*Kick-off*" not in home_text(fake_slack, "U0PETE")
+
+
+class TestQuestionsRefresh:
+    """The asker's Home lists their open questions, an alumni's the open ones for their expertise."""
+
+    QUESTION = "Where can a cluster find funding for a trip to Spain?"
+
+    def _ask(self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session]) -> Question:
+        fake_slack.reset_calls()
+        slack.command(PARTICIPANT, "/cba-ask", self.QUESTION)
+        with sessions() as session:
+            return session.scalars(select(Question).order_by(Question.id.desc())).first()  # type: ignore[return-value]
+
+    def test_a_question_refreshes_the_asker_and_the_routed_alumni(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        question = self._ask(slack, fake_slack, sessions)
+
+        assert published(fake_slack) == sorted([PARTICIPANT, ALUMNI])
+        assert "0 answers" in line_of(fake_slack, PARTICIPANT, f"question #{question.id}:")
+        assert "0 answers" in line_of(fake_slack, ALUMNI, f"question #{question.id}:")
+        assert "Pia" not in home_text(fake_slack, ALUMNI)
+
+    def test_answers_refresh_the_asker_and_the_routed_alumni(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        question = self._ask(slack, fake_slack, sessions)
+        assert question.message_ts  # posted: its thread takes answers
+        slack.action(ALUMNI, "question_answer", value=str(question.id), channel_id=QUESTIONS_CHANNEL)
+        form = fake_slack.calls_to("views.open")[-1].args["view"]
+        fake_slack.reset_calls()
+        slack.submit(ALUMNI, form, {"answer": {"text": {"type": "plain_text_input", "value": "Try the EU fund"}}})
+
+        assert published(fake_slack) == sorted([PARTICIPANT, ALUMNI])
+        assert "1 answer " in line_of(fake_slack, PARTICIPANT, f"question #{question.id}:") + " "
+        assert "1 answer " in line_of(fake_slack, ALUMNI, f"question #{question.id}:") + " "
+
+        reply = fake_slack.add_message(QUESTIONS_CHANNEL, "And the region", user=COACH, thread_ts=question.message_ts)
+        fake_slack.reset_calls()
+        slack.event(
+            {
+                "type": "message",
+                "channel": QUESTIONS_CHANNEL,
+                "channel_type": "channel",
+                "user": COACH,
+                "text": "And the region",
+                "ts": reply.ts,
+                "thread_ts": question.message_ts,
+                "event_ts": reply.ts,
+            }
+        )
+        assert published(fake_slack) == sorted([PARTICIPANT, ALUMNI])
+        assert "2 answers" in line_of(fake_slack, PARTICIPANT, f"question #{question.id}:")
+        assert "2 answers" in line_of(fake_slack, ALUMNI, f"question #{question.id}:")
+
+    def test_resolving_refreshes_the_asker_and_the_routed_alumni(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
+    ) -> None:
+        question = self._ask(slack, fake_slack, sessions)
+        assert f"question #{question.id}:" in home_text(fake_slack, ALUMNI)
+        fake_slack.reset_calls()
+        slack.command(PARTICIPANT, "/cba-ask", f"resolve {question.id}")
+
+        assert published(fake_slack) == sorted([PARTICIPANT, ALUMNI])
+        assert f"question #{question.id}:" not in home_text(fake_slack, PARTICIPANT)
+        assert f"question #{question.id}:" not in home_text(fake_slack, ALUMNI)
+        assert f"question #{world['question']}:" in home_text(fake_slack, PARTICIPANT)  # still open

@@ -813,9 +813,11 @@ class TestNudge:
 
 
 def _calls_not_to_the_asker(fake: FakeSlack, asker: str) -> Iterator[Call]:
-    """Every Slack call except the asker's own DMs (they are told of answers to their question)."""
+    """Every Slack call except the asker's own DMs (they are told of answers to their question) and Home."""
     for call in fake.calls:
         if call.method == "chat.postMessage" and call.args.get("channel") in (asker, "D" + asker):
+            continue
+        if call.method == "views.publish" and call.args.get("user_id") == asker:
             continue
         yield call
 
@@ -849,8 +851,9 @@ class TestAnonymous:
         # The asker did get their DMs…
         assert len(answer_dms(fake_slack)) == 2
         assert len(posted_dms(fake_slack)) == 2
-        # …and nothing else anyone sees names them.
+        # …and nothing else anyone sees names them (the routed alumni's Home tabs list the question too).
         assert fake_slack.calls_to("chat.postMessage")
+        assert {call.args["user_id"] for call in fake_slack.calls_to("views.publish")} > {ASKER}
         for call in _calls_not_to_the_asker(fake_slack, ASKER):
             assert ASKER not in dumped(call), call.method
             assert "Paula" not in dumped(call), call.method
