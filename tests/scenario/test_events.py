@@ -323,7 +323,9 @@ class TestNews:
         _admin(slack, "event add CBA3 online 2026-12-10 09:00-12:00 Kick-off")
         _admin(slack, f"event remove {_event_id(sessions)}")
         with sessions() as session:
-            rows = session.scalars(select(Reminder).where(Reminder.subject_type == "event-notice")).all()
+            rows = session.scalars(
+                select(Reminder).where(Reminder.subject_type == "event-notice").order_by(Reminder.id)
+            ).all()
             news = [(r.status, str((r.payload or {}).get("text", "")).split(":")[2].strip()) for r in rows]
         assert news == [("cancelled", "New programme day"), ("pending", "Programme day cancelled")]
 
