@@ -55,7 +55,7 @@ from sqlalchemy import Connection, Engine, Table, and_, bindparam, exists, or_, 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kernel.deps import Deps
-from bot.kernel.kinds import DeliveredHook, Outgoing, Renderer, Skip
+from bot.kernel.kinds import EPHEMERAL, POST, UPLOAD, DeliveredHook, Outgoing, Renderer, Skip
 from bot.kernel.slack_client import make_client
 from bot.kernel.slack_send import send
 from storage.models import Reminder
@@ -175,6 +175,11 @@ def _pause_for(sessions: sessionmaker[Session], worker_id: str) -> _Pause:
         if by_worker is None:
             by_worker = _pauses[sessions] = defaultdict(_Pause)
         return by_worker[worker_id]
+
+
+# Slack allows about one message per second in a conversation: these post one. A Home tab, an edit or a
+# response_url answer posts nothing there, and goes without waiting.
+PACED_METHODS = frozenset({POST, EPHEMERAL, UPLOAD})
 
 
 class Pacer:
@@ -544,7 +549,8 @@ class _Sender:
             if claimed.recipient in held_back:
                 self.release([claimed], hold=False)  # claimable once the row ahead of it has gone
                 continue
-            batch.pacer.wait(claimed.recipient)
+            if message.method in PACED_METHODS:
+                batch.pacer.wait(claimed.recipient)
             outcome = self.post(claimed, message)
             if outcome == "stop":
                 batch.stop.set()
