@@ -286,6 +286,22 @@ def _queue_reply(deps: Deps, body: dict[str, Any], reply: Reply) -> None:
         deps.courier.wake()
 
 
+def _transact_or_answer(deps: Deps, body: dict[str, Any], what: str, work: Callable[[Session], T]) -> T | None:
+    """The request's transaction; a refusal or a failure is answered through the outbox (and gives None).
+    Field errors are the caller's to answer: they go back onto the modal's fields."""
+    try:
+        return transact(deps, work)
+    except FieldErrors:
+        raise
+    except CbaError as exc:
+        _queue_reply(deps, body, Reply(exc.user_text()))
+    except Exception:
+        ref = _ref()
+        log.exception("%s failed (ref %s)", what, ref)
+        _queue_reply(deps, body, Reply(_apology(ref)))
+    return None
+
+
 # --- buttons and other block actions -----------------------------------------------------------
 
 ActionHandler = Callable[[Turn], Reply | None]
@@ -303,17 +319,7 @@ def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler
                 _queue_reply_in(session, deps, body, reply)
             return turn
 
-        turn: Turn | None = None
-        try:
-            turn = transact(deps, work)
-        except CbaError as exc:
-            _queue_reply(deps, body, Reply(exc.user_text()))
-            turn = None
-        except Exception:
-            ref = _ref()
-            log.exception("action %s failed (ref %s)", action_id, ref)
-            _queue_reply(deps, body, Reply(_apology(ref)))
-            turn = None
+        turn = _transact_or_answer(deps, body, f"action {action_id}", work)
         if turn is not None:
             _run_after(turn)
         if ack.response is None:
@@ -338,21 +344,12 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
                 _queue_reply_in(session, deps, body, result.reply)
             return turn, result
 
-        turn: Turn | None = None
-        result = ViewResult()
         try:
-            turn, result = transact(deps, work)
+            done = _transact_or_answer(deps, body, f"view {callback_id}", work)
         except FieldErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return
-        except CbaError as exc:
-            _queue_reply(deps, body, Reply(exc.user_text()))
-            turn = None
-        except Exception:
-            ref = _ref()
-            log.exception("view %s failed (ref %s)", callback_id, ref)
-            _queue_reply(deps, body, Reply(_apology(ref)))
-            turn = None
+        turn, result = done if done is not None else (None, ViewResult())
         if turn is not None:
             _run_after(turn)
         if ack.response is None:
