@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from typing import Any
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.kernel.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def make_client(settings: Settings, *, retry_rate_limits: bool = False, token: str | None = None) -> WebClient:
@@ -26,3 +33,24 @@ def make_client(settings: Settings, *, retry_rate_limits: bool = False, token: s
         retry_handlers=handlers,
         timeout=10,
     )
+
+
+def users_info(client: WebClient, slack_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What Slack says of each user (`users.info`), for jobs that run outside any request.
+
+    A user Slack refuses to describe maps to {}. A rate limit or a connection error ends the round early:
+    the users not reached are absent, for the next tick.
+    """
+    users: dict[str, dict[str, Any]] = {}
+    for slack_id in slack_ids:
+        try:
+            users[slack_id] = client.users_info(user=slack_id).get("user") or {}
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if exc.response.status_code == 429 or error == "ratelimited":
+                break
+            log.info("users.info failed for a member: %s", error)
+            users[slack_id] = {}
+        except OSError:
+            break
+    return users

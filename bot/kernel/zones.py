@@ -7,19 +7,16 @@ Requests read the row only (`Turn.zone()`), falling back to CBA_TIMEZONE.
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select, update
 
 from bot.kernel.deps import Deps
 from bot.kernel.registry import Registry
 from bot.kernel.request import Turn
+from bot.kernel.slack_client import users_info
 from storage.models import Member
-
-log = logging.getLogger(__name__)
 
 TZ_REFRESH = timedelta(days=1)
 PER_TICK = 20
@@ -41,21 +38,8 @@ def refresh_zones(deps: Deps, *, limit: int = PER_TICK) -> int:
                 .limit(limit)
             )
         )
-    found: dict[str, str | None] = {}
-    for slack_id in stale:
-        if slack_id is None:
-            continue
-        try:
-            user = deps.client.users_info(user=slack_id).get("user") or {}
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if exc.response.status_code == 429 or error == "ratelimited":
-                break  # the next tick goes on
-            log.info("users.info failed for a member: %s", error)
-            user = {}
-        except OSError:
-            break
-        found[slack_id] = str(user.get("tz") or "") or None
+    users = users_info(deps.client, [slack_id for slack_id in stale if slack_id])
+    found = {slack_id: str(user.get("tz") or "") or None for slack_id, user in users.items()}
     if found:
         with deps.sessions.begin() as session:
             for slack_id, tz in found.items():

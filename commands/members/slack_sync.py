@@ -7,18 +7,13 @@ transaction, and fills in what the row lacks.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.kernel.deps import Deps
+from bot.kernel.slack_client import users_info
 from commands.common.actors import member_by_slack_id
 from commands.members.search import index_member
 from storage.models import Member
-
-log = logging.getLogger(__name__)
 
 PER_TICK = 20
 
@@ -36,17 +31,7 @@ def learn_new_members(deps: Deps, *, limit: int = PER_TICK) -> int:
             )
             if slack_id
         ]
-    learned: dict[str, dict[str, Any]] = {}
-    for slack_id in unknown:
-        try:
-            learned[slack_id] = deps.client.users_info(user=slack_id).get("user") or {}
-        except SlackApiError as exc:
-            if exc.response.status_code == 429 or exc.response.get("error") == "ratelimited":
-                break
-            log.info("users.info failed for a new member: %s", exc.response.get("error"))
-            learned[slack_id] = {}
-        except OSError:
-            break
+    learned = users_info(deps.client, unknown)
     if learned:
         with deps.sessions.begin() as session:
             for slack_id, user in learned.items():
