@@ -7,6 +7,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Bot
+from bot.console import slack_payloads as payloads
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
 from bot.kernel import outbox
@@ -23,7 +25,9 @@ from bot.server import SlackWsgiApp, make_server
 from storage.models import Member
 from tests.conftest import ORGANISER, Clock
 from tests.factories import make_member
+from tests.process_helpers import bot_env, free_port, running_bot
 
+SECRET = "metrics-test-secret"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -86,6 +90,8 @@ class TestMetrics:
         assert "participant" in slack.command(ORGANISER, "/cba-book", "999").text  # refused: not a participant
         slack.event({"type": "app_home_opened", "user": "U0FINE", "tab": "home"}, event_id="Ev1")
         slack.event({"type": "app_home_opened", "user": "U0FINE", "tab": "home"}, event_id="Ev1", retry_num=1)
+        fake_slack.fail("views.open", "expired_trigger_id", times=1)
+        slack.command("U0FINE", "/cba-profile")  # the modal could not open (right after the commit)
 
         fake_slack.fail("chat.postMessage", "account_inactive", when=lambda args: args.get("channel") == "U0GONE")
         tell(sessions, clock, "U0FINE", "A DM that arrives")
@@ -100,14 +106,16 @@ class TestMetrics:
         assert content_type.startswith("text/plain")
         assert value(samples, "cba_requests_total", kind="command", name="/cba-help", outcome="answered") == 2
         assert value(samples, "cba_requests_total", kind="command", name="/cba-book", outcome="refused") == 1
+        assert value(samples, "cba_requests_total", kind="command", name="/cba-profile", outcome="answered") == 1
         assert value(samples, "cba_requests_total", kind="event", name="app_home_opened", outcome="answered") == 1
         assert value(samples, "cba_requests_total", kind="event", name="app_home_opened", outcome="duplicate") == 1
-        assert value(samples, "cba_ack_latency_seconds_count", kind="command") == 3
-        assert value(samples, "cba_ack_latency_seconds_bucket", kind="command", le="+Inf") == 3
+        assert value(samples, "cba_ack_latency_seconds_count", kind="command") == 4
+        assert value(samples, "cba_ack_latency_seconds_bucket", kind="command", le="+Inf") == 4
         assert value(samples, "cba_ack_latency_seconds_count", kind="event") == 2
         assert value(samples, "cba_deliveries_total", outcome="sent") >= 1
         assert value(samples, "cba_deliveries_total", outcome="failed") == 1
         assert value(samples, "cba_slack_errors_total", method="chat.postMessage", code="account_inactive") == 1
+        assert value(samples, "cba_slack_errors_total", method="views.open", code="expired_trigger_id") == 1
         assert value(samples, "cba_outbox_backlog") == 1
         assert value(samples, "cba_outbox_oldest_due_age_seconds") == pytest.approx(90)
 
@@ -145,6 +153,30 @@ class TestMetrics:
             _type, samples = scrape(metrics_url)
             assert time.monotonic() - started < 5
         assert value(samples, "cba_outbox_backlog") == 1
+
+
+@pytest.mark.slow
+def test_cba_bot_run_serves_metrics_next_to_slack_events(tmp_path: Path, db_url: str) -> None:
+    fake = FakeSlack().start()
+    try:
+        env = bot_env(
+            SLACK_BOT_TOKEN="xoxb-metrics-test",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.url,
+            DATABASE_URL=db_url,
+        )
+        with running_bot(env, tmp_path, port=free_port()) as base:
+            fields = payloads.slash_command("U0VISITOR", "/cba-help", response_url=fake.new_response_url())
+            body = payloads.form_body(fields)
+            headers = payloads.signed_headers(SECRET, body, content_type=payloads.FORM)
+            request = urllib.request.Request(base + "/slack/events", data=body.encode(), headers=headers)
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+            _type, samples = scrape(base + "/metrics")
+    finally:
+        fake.stop()
+    assert value(samples, "cba_requests_total", kind="command", name="/cba-help", outcome="answered") == 1
+    assert value(samples, "cba_outbox_backlog") == 0
 
 
 def test_each_bot_counts_in_a_registry_of_its_own() -> None:
