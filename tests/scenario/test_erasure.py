@@ -26,7 +26,7 @@ from bot.console.fakeslack import Call, FakeSlack
 from bot.kernel.settings import Settings
 from bot.roster_cli import export_csv
 from commands.members import views as member_views
-from storage.models import Base, CheckIn, CoachingBooking, Feedback, Question, Rsvp, Submission
+from storage.models import Base, CheckIn, CoachingBooking, CoachingSlot, Feedback, Question, Rsvp, Submission
 from tests.conftest import ORGANISER, Clock
 from tests.factories import make_cohort
 from tests.factories_coaching import make_slot
@@ -306,3 +306,36 @@ class TestErasure:
         listed = slack.command(ORGANISER, "/cba-homework", "status 1")
         assert "1 on time" in listed.text
         assert "former member" in listed.body
+
+
+class TestCoachErasure:
+    def test_withdraws_future_slots_and_tells_the_participant_without_naming_the_coach(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
+    ) -> None:
+        with sessions.begin() as session:
+            cohort = make_cohort(session, "CBA3")
+            coach = make_person(session, fake_slack, COACH, "Kim Coachwell", "coach", email="kim@example.org")
+            make_person(session, fake_slack, ASKER, "Asha Asker", "participant", cohort=cohort)
+            booked = make_slot(session, coach, clock.now + timedelta(days=3))
+            free = make_slot(session, coach, clock.now + timedelta(days=4))
+            past = make_slot(session, coach, clock.now - timedelta(days=4))
+            slot_ids = (booked.id, free.id, past.id)
+        assert "booking #1" in slack.command(ASKER, "/cba-book", str(slot_ids[0])).text
+        slack.settle()
+        first_call = len(fake_slack.calls)
+        slack.command(COACH, "/cba-profile", "delete")
+        slack.action(COACH, member_views.ERASE_CONFIRM, value="erase")
+        slack.settle()
+
+        needles = ["Kim Coachwell", "kim@example.org", COACH]
+        later = fake_slack.calls[first_call:]
+        assert [call.method for call in later if carried(_texts(call.args), needles)] == []
+        told = [m.text for m in fake_slack.dms_to(ASKER) if "booking #1" in m.text and "cancelled" in m.text]
+        assert any("coach's data was erased" in text for text in told), told
+        with sessions() as check:
+            assert [(t, c) for t, c, v in every_cell(check) if carried(_texts(v), needles)] == []
+            withdrawn = {slot_id: check.get(CoachingSlot, slot_id) for slot_id in slot_ids}
+            assert [slot.removed_at is not None for slot in withdrawn.values() if slot] == [True, True, False]
+            assert check.scalars(select(CoachingBooking.status)).all() == ["cancelled"]
+        # The slots are gone from the participant's list.
+        assert "no open coaching slots" in slack.command(ASKER, "/cba-book").text
