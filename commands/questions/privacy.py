@@ -2,7 +2,7 @@
 
 Export: the questions the member asked (anonymous ones included), the answers they gave and the
 questions routed to them. Erasure: the texts of their questions and answers are deleted (the rows stay,
-shown as "former member", so the counts stay right); the bot's posts that carry them (the question's
+shown as "former member", so the counts stay right), and so are the routings to them; the bot's posts that carry them (the question's
 channel post, its nudge, the thread post of a modal answer, the alumni's DMs) are edited in Slack, and
 those not sent yet are dropped.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.kernel.erasure import REMOVED_TEXT, Erasure
@@ -115,6 +115,8 @@ def erase(erasure: Erasure) -> None:
         )
     ):
         erasure.retract_row(row)
+    # Who was asked matters only for routing the next questions, which never reach a former member.
+    session.execute(delete(QuestionRouting).where(QuestionRouting.member_id == member.id))
     session.flush()
 
 
@@ -126,6 +128,6 @@ def register(registry: Registry) -> None:
         tables=(
             Question.__tablename__,
             Answer.__tablename__,
-            QuestionRouting.__tablename__,  # kept: who was asked and how often (no text, a former member)
+            QuestionRouting.__tablename__,
         ),
     )

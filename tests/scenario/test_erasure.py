@@ -26,7 +26,17 @@ from bot.console.fakeslack import Call, FakeSlack
 from bot.kernel.settings import Settings
 from bot.roster_cli import export_csv
 from commands.members import views as member_views
-from storage.models import Base, CheckIn, CoachingBooking, CoachingSlot, Feedback, Question, Rsvp, Submission
+from storage.models import (
+    Base,
+    CheckIn,
+    CoachingBooking,
+    CoachingSlot,
+    Feedback,
+    Question,
+    QuestionRouting,
+    Rsvp,
+    Submission,
+)
 from tests.conftest import ORGANISER, Clock
 from tests.factories import make_cohort
 from tests.factories_coaching import make_slot
@@ -339,3 +349,25 @@ class TestCoachErasure:
             assert check.scalars(select(CoachingBooking.status)).all() == ["cancelled"]
         # The slots are gone from the participant's list.
         assert "no open coaching slots" in slack.command(ASKER, "/cba-book").text
+
+
+class TestAlumnaErasure:
+    def test_drops_her_routings_and_leaves_other_peoples_posts_alone(
+        self, slack: SlackDriver, fake_slack: FakeSlack, world: World, sessions: sessionmaker[Session]
+    ) -> None:
+        with sessions() as check:
+            alumna = check.scalars(select(QuestionRouting.member_id).where(QuestionRouting.question_id == 1)).one()
+        first_call = len(fake_slack.calls)
+        slack.command(ALUMNA, "/cba-profile", "delete")
+        slack.action(ALUMNA, member_views.ERASE_CONFIRM, value="erase")
+        slack.settle()
+        with sessions() as check:
+            assert alumna not in check.scalars(select(QuestionRouting.member_id)).all()
+            question = check.get(Question, 1)
+            assert question is not None
+            assert question.text == QUESTION
+        # Nothing of Marisol's was edited; the alumna's own DM (the routed question) is hers: not edited either.
+        assert [c.method for c in fake_slack.calls[first_call:] if c.method == "chat.update"] == []
+        post = [m.text for m in fake_slack.messages_in(QUESTIONS_CHANNEL) if m.ts == world.question_ts]
+        assert len(post) == 1
+        assert "co-finance an export mission" in post[0]
