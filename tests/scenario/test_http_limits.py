@@ -166,6 +166,24 @@ class TestMalformedBodies:
         assert "Traceback" not in text
         _nothing_happened(before, sessions, fake_slack)
 
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b"",
+            b"payload=[1]",
+            b"payload=%7B%7D",
+            b'{"type": 5, "user": "x", "team": 7}',
+            b'payload={"type":"block_actions","user":"x","actions":"y"}',
+            b'{"type": "event_callback", "event": "x"}',
+            b"command=/cba-help&text=%00%FF",
+            b"\x00" * 100,
+        ],
+    )
+    def test_other_odd_signed_bodies_never_get_500(self, server: Server, fake_slack: FakeSlack, body: bytes) -> None:
+        status, text = server.post(body, _signed(body))
+        assert status in (200, 400), text
+        assert "Traceback" not in text
+
     def test_wrongly_signed_gets_401(self, server: Server, fake_slack: FakeSlack) -> None:
         body = _help_body(fake_slack)
         assert server.post(body, _signed(body, secret="not-the-secret"))[0] == 401
