@@ -1,4 +1,4 @@
-"""HTTP mode: Slack's requests on POST /slack/events, a health check on GET /healthz.
+"""HTTP mode: Slack's requests on POST /slack/events, a health check on GET /healthz, metrics on GET /metrics.
 
 Served by waitress (multi-threaded, production-grade); Bolt's own `app.start()` is a
 single-threaded development server that drops connections under load.
@@ -30,6 +30,8 @@ from slack_bolt.request import BoltRequest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.kernel.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.kernel.metrics import Metrics
 from storage.db import deferred_begin
 
 log = logging.getLogger(__name__)
@@ -48,12 +50,14 @@ class SlackWsgiApp:
         sessions: sessionmaker[Session],
         *,
         signing_secret: str | None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._app = app
         self._sessions = sessions
         # None only when the app runs without request verification (it then accepts any request).
         self._secret = signing_secret.encode() if signing_secret else None
+        self._metrics = metrics
         self._clock = clock
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -63,6 +67,8 @@ class SlackWsgiApp:
             return self._health(start_response)
         if path == SLACK_PATH and method == "POST":
             return self._slack(environ, start_response)
+        if path == "/metrics" and method in ("GET", "HEAD") and self._metrics is not None:
+            return self._scrape(start_response, self._metrics)
         return _plain(start_response, "404 Not Found", b"not found\n")
 
     def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -90,6 +96,11 @@ class SlackWsgiApp:
             log.warning("health check failed: %s", type(exc).__name__)
             return _plain(start_response, "503 Service Unavailable", b"database unavailable\n")
         return _plain(start_response, "200 OK", b"ok\n")
+
+    def _scrape(self, start_response: StartResponse, metrics: Metrics) -> Iterable[bytes]:
+        body = metrics.exposition()
+        start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 class Refusal:
