@@ -24,6 +24,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -587,7 +588,12 @@ class Question(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # Set by the first delivered nudge DM (the alumni were reminded; SPEC 4.5).
     nudged: Mapped[bool] = mapped_column(default=False)
+    # The first reply by an alumnus, coach or organiser; replies by others (a "+1") leave it NULL.
+    answered_at: Mapped[datetime | None]
+    # When the organisers were told it is still unanswered (CBA_QUESTION_ESCALATION), once.
+    escalated_at: Mapped[datetime | None] = mapped_column(index=True)
 
     asker: Mapped[Member | None] = relationship(foreign_keys=[asker_id])
     answers: Mapped[list[Answer]] = relationship(
@@ -596,7 +602,11 @@ class Question(Base):
 
 
 class Answer(Base):
-    """An answer, from the question's thread or the "Answer" modal. One per Slack message."""
+    """A reply to a question, from its thread or the "Answer" modal. One per Slack message.
+
+    Every reply by someone other than the asker is stored; only one by an alumnus, coach or organiser
+    answers the question (`Question.answered_at`).
+    """
 
     __tablename__ = "question_answers"
     __table_args__ = (UniqueConstraint("question_id", "slack_ts"),)
@@ -610,6 +620,8 @@ class Answer(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     permalink: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Whether its author held alumni, coach or organiser then (it answers); else a reply such as a "+1".
+    answering: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     question: Mapped[Question] = relationship(back_populates="answers")
     author: Mapped[Member | None] = relationship()

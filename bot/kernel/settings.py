@@ -60,6 +60,15 @@ def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
         raise ConfigError(name, f"{exc}") from None
 
 
+def _describe(duration: timedelta) -> str:
+    """A duration as it is typed: 30m, 24h, 7d."""
+    minutes = int(duration.total_seconds() // 60)
+    for unit, size in (("d", 24 * 60), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"
+
+
 def _positive_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -136,6 +145,7 @@ class Settings:
     coaching_reminders: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     homework_reminders: tuple[timedelta, ...] = (timedelta(days=3), timedelta(days=1))
     question_nudge: timedelta = timedelta(hours=48)
+    question_escalation: timedelta = timedelta(hours=96)
     max_active_bookings: int = 2
     min_booking_notice: timedelta = timedelta(hours=12)
     http_threads: int = 16
@@ -180,6 +190,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     level = (env.get("CBA_LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("CBA_LOG_LEVEL", f"'{level}' is not one of DEBUG, INFO, WARNING, ERROR")
+    question_nudge = _duration(env, "CBA_QUESTION_NUDGE", "48h")
+    question_escalation = _duration(env, "CBA_QUESTION_ESCALATION", "96h")
+    if question_escalation <= question_nudge:
+        raise ConfigError(
+            "CBA_QUESTION_ESCALATION",
+            f"must be longer than CBA_QUESTION_NUDGE ({_describe(question_nudge)}): organisers hear of a question "
+            "the alumni were reminded of and still did not answer",
+        )
     return Settings(
         database_url=_database_url(env),
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip() or None,
@@ -193,7 +211,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         event_reminders=_offsets(env, "CBA_EVENT_REMINDERS", "7d,1d,1h"),
         coaching_reminders=_offsets(env, "CBA_COACHING_REMINDERS", "24h,1h"),
         homework_reminders=_offsets(env, "CBA_HOMEWORK_REMINDERS", "3d,1d"),
-        question_nudge=_duration(env, "CBA_QUESTION_NUDGE", "48h"),
+        question_nudge=question_nudge,
+        question_escalation=question_escalation,
         max_active_bookings=_positive_int(env, "CBA_MAX_ACTIVE_BOOKINGS", 2),
         min_booking_notice=_duration(env, "CBA_MIN_BOOKING_NOTICE", "12h"),
         http_threads=_positive_int(env, "CBA_HTTP_THREADS", 16),

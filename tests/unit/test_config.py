@@ -33,6 +33,7 @@ class TestLoadSettings:
         assert settings.coaching_reminders == (timedelta(hours=24), timedelta(hours=1))
         assert settings.homework_reminders == (timedelta(days=3), timedelta(days=1))
         assert settings.question_nudge == timedelta(hours=48)
+        assert settings.question_escalation == timedelta(hours=96)
         assert settings.max_active_bookings == 2
         assert settings.min_booking_notice == timedelta(hours=12)
         assert settings.slack_api_url == "https://slack.com/api/"
@@ -54,6 +55,8 @@ class TestLoadSettings:
                 "CBA_MAX_ACTIVE_BOOKINGS": "3",
                 "CBA_MIN_BOOKING_NOTICE": "6h",
                 "CBA_RETENTION_DAYS": "30",
+                "CBA_QUESTION_NUDGE": "1m",
+                "CBA_QUESTION_ESCALATION": "2m",
             }
         )
         assert settings.database_url == "postgresql+psycopg://u:p@db/cba"
@@ -64,6 +67,7 @@ class TestLoadSettings:
         assert settings.max_active_bookings == 3
         assert settings.min_booking_notice == timedelta(hours=6)
         assert settings.retention_days == 30
+        assert (settings.question_nudge, settings.question_escalation) == (timedelta(minutes=1), timedelta(minutes=2))
         assert settings.zone.key == "Europe/Rome"
 
     @pytest.mark.parametrize(
@@ -77,6 +81,7 @@ class TestLoadSettings:
             ("CBA_EVENT_REMINDERS", "7d,soon"),
             ("CBA_COACHING_REMINDERS", ","),
             ("CBA_QUESTION_NUDGE", "2 days"),
+            ("CBA_QUESTION_ESCALATION", "soon"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
             ("CBA_RETENTION_DAYS", "0"),
             ("PORT", "99999"),
@@ -88,6 +93,17 @@ class TestLoadSettings:
             load_settings({variable: value})
         assert caught.value.variable == variable
         assert str(caught.value).startswith(f"{variable}: ")
+
+    @pytest.mark.parametrize(
+        ("nudge", "escalation"),
+        [("48h", "48h"), ("48h", "1d"), (None, "2d"), ("5d", None)],
+    )
+    def test_escalation_must_come_after_the_nudge(self, nudge: str | None, escalation: str | None) -> None:
+        env = {name: value for name, value in (("CBA_QUESTION_NUDGE", nudge), ("CBA_QUESTION_ESCALATION", escalation))}
+        with pytest.raises(ConfigError) as caught:
+            load_settings({name: value for name, value in env.items() if value is not None})
+        assert caught.value.variable == "CBA_QUESTION_ESCALATION"
+        assert "longer than CBA_QUESTION_NUDGE" in str(caught.value)
 
     def test_run_needs_a_bot_token(self) -> None:
         with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
