@@ -1,10 +1,10 @@
-"""Ask alumni (SPEC 4.5): /cba-ask, its buttons and modal, thread answers, the nudge, export and demo."""
+"""Ask alumni (SPEC 4.5): /cba-ask, its buttons and modal, thread replies, the nudge by DM, escalation to organisers, export and demo."""
 
 from __future__ import annotations
 
 from bot.kernel import outbox
 from bot.kernel.registry import Registry
-from commands.questions import demo, exports, listeners, nudge, posting, privacy, service, views
+from commands.questions import demo, escalation, exports, listeners, nudge, posting, privacy, service, views
 
 
 def register(registry: Registry) -> None:
@@ -23,6 +23,7 @@ def register(registry: Registry) -> None:
     registry.on_delivered(posting.ANSWER_POST_KIND, posting.answer_post_delivered)
     # Before the delivery tick (order 100), so that what it queues leaves in the same tick.
     registry.tick("questions-failed-posts", posting.report_failures, order=50)
+    registry.tick("questions-escalation", escalation.escalate_due, order=50)
     registry.exporter("questions", exports.export_questions)
     registry.demo_step(demo.demo_question)
     privacy.register(registry)

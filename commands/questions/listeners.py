@@ -61,7 +61,7 @@ def ask(turn: Turn, request: parsing.Ask) -> Reply:
         turn.session, turn.actor, request.text, anonymous=request.anonymous, now=turn.now, channel_id=channel
     )
     routed = service.route(turn.session, question, turn.now)
-    service.plan_nudge(turn.session, question, settings.question_nudge)
+    service.plan_nudges(turn.session, question, routed, settings.question_nudge)
     posting.queue_post(turn.session, question, turn.now, settings.zone)
     _refresh_homes(turn, question)
     if not routed:
@@ -151,17 +151,22 @@ def submit_answer(turn: Turn) -> ViewResult:
         raise FieldErrors({views.ANSWER_BLOCK: exc.message}) from None
     service.check_may_answer(turn.actor, question)
     author = turn.actor.member
-    answer = service.add_answer(turn.session, question, author, text, source="button", now=turn.now)
+    answering = service.answers_question(turn.actor)
+    answer = service.add_answer(
+        turn.session, question, author, text, answering=answering, source="button", now=turn.now
+    )
     assert answer is not None  # no Slack ts yet, so never a duplicate
     # In the thread once the question is posted; the asker's DM follows the thread post (its link).
     if posting.queue_answer_post(turn.session, question, answer, author, turn.now) is None:
         posting.tell_asker_of_answer(turn.session, question, answer, turn.now)
     _refresh_homes(turn, question)
-    return ViewResult(reply=Reply(f":white_check_mark: Your answer to question #{question.id} is posted. Thank you!"))
+    what = "answer" if answering else "reply"
+    return ViewResult(reply=Reply(f":white_check_mark: Your {what} to question #{question.id} is posted. Thank you!"))
 
 
 def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
-    """A reply in a question's thread is an answer (once per message, whatever Slack redelivers)."""
+    """A reply in a question's thread is stored and relayed to the asker (once per message, whatever Slack
+    redelivers); it answers the question only from an alumnus, coach or organiser."""
     if event.get("subtype") not in ANSWER_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
         return
     channel, ts, thread_ts = event.get("channel"), event.get("ts"), event.get("thread_ts")
@@ -177,6 +182,7 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
         question,
         author,
         text,
+        answering=service.answers_question(turn.actor),
         source="thread",
         now=turn.now,
         slack_ts=str(ts),

@@ -50,6 +50,8 @@ DM_SUBJECT = "question_dm"
 # Failed posts older than this are not looked at again (they were reported long ago).
 REPORT_WINDOW = timedelta(days=7)
 ZONE = "zone"
+# Dedupe keys of the escalation DMs: `question_escalation:<question id>:<organiser>`.
+ESCALATION_KEY = "question_escalation"
 
 
 # --- queuing (in the request's transaction) --------------------------------------------------------
@@ -80,6 +82,19 @@ def tell_organisers_no_match(session: Session, question: Question, organisers: S
     text, blocks = views.no_match_organisers(question)
     for organiser in organisers:
         outbox.tell(session, organiser, text, blocks, now=now, subject=(DM_SUBJECT, question.id))
+
+
+def tell_organisers_escalated(session: Session, question: Question, organisers: Sequence[str], now: datetime) -> int:
+    """Each organiser's DM about a question still unanswered after CBA_QUESTION_ESCALATION, once each."""
+    text, blocks = views.escalation_dm(
+        question, service.routed_members(session, question.id), nudged=question.nudged, now=now
+    )
+    told = 0
+    for organiser in organisers:
+        key = f"{ESCALATION_KEY}:{question.id}:"
+        if _dm(session, organiser, text, blocks, now=now, question_id=question.id, key=key):
+            told += 1
+    return told
 
 
 def refresh_post(session: Session, question: Question, now: datetime, zone: ZoneInfo) -> Reminder | None:
@@ -144,10 +159,10 @@ def post_delivered(session: Session, row: Reminder) -> None:
     now = row.sent_at or question.created_at
     service.attach_message(question, row.slack_channel or row.recipient, row.slack_ts, row.slack_permalink)
     session.flush()
-    _ask_routed(session, question, now)
+    routed = _ask_routed(session, question, now)
     asker = _asker(question)
     if asker is not None:
-        text = views.posted_dm(question)
+        text = views.posted_dm(question, routed)
         outbox.tell(session, asker, text, now=now, subject=(DM_SUBJECT, question.id))
     if question.status == "resolved" and not _update_pending(session, row):
         # Resolved while the post was on its way and its update of the post could not follow: do it now.

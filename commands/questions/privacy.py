@@ -3,7 +3,7 @@
 Export: the questions the member asked (anonymous ones included), the answers they gave and the
 questions routed to them. Erasure: the texts of their questions and answers are deleted (the rows stay,
 shown as "former member", so the counts stay right), and so are the routings to them; the bot's posts that carry them (the question's
-channel post, its nudge, the thread post of a modal answer, the alumni's DMs) are edited in Slack, and
+channel post, its nudge DMs, the thread post of a modal answer, the alumni's DMs) are edited in Slack, and
 those not sent yet are dropped.
 """
 
@@ -104,17 +104,8 @@ def erase(erasure: Erasure) -> None:
             erasure.retract_row(row)
         answer.text = REMOVED_TEXT
         answer.permalink = None
-    # Nudges that went out naming the member among the alumni asked (drawn at send time: no stored copy).
-    routed = select(QuestionRouting.question_id).where(QuestionRouting.member_id == member.id)
-    for row in session.scalars(
-        select(Reminder).where(
-            Reminder.kind == service.NUDGE_KIND,
-            Reminder.subject_type == service.SUBJECT,
-            Reminder.subject_id.in_(routed),
-            Reminder.status == "sent",
-        )
-    ):
-        erasure.retract_row(row)
+    # The nudge DMs name nobody but their reader; the organisers' escalation DMs that name the member among the
+    # alumni asked keep a copy of their text, which the kernel's `Erasure.finish` finds and edits.
     # Who was asked matters only for routing the next questions, which never reach a former member.
     session.execute(delete(QuestionRouting).where(QuestionRouting.member_id == member.id))
     session.flush()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.kernel import planning
@@ -20,6 +20,10 @@ from storage.models import Answer, Member, Question, QuestionRouting, RoleGrant
 
 MAX_ROUTED = 5
 NUDGE_KIND = "question_nudge"
+# A reply by someone holding one of these answers the question; anybody else's is stored and relayed only.
+ANSWERING_ROLES = ("alumni", "coach", "organiser")
+# Questions escalated by one scheduler tick at most (the rest follow in the next ticks).
+ESCALATION_BATCH = 50
 SUBJECT = "question"
 PAGE_SIZE = 5
 MAX_ANSWER_LENGTH = 3000
@@ -50,19 +54,24 @@ def attach_message(question: Question, channel_id: str, ts: str, permalink: str 
     question.permalink = permalink
 
 
-def plan_nudge(session: Session, question: Question, after: timedelta) -> None:
-    """One reminder to the questions channel, `after` the question was asked (CBA_QUESTION_NUDGE)."""
-    if not question.channel_id:
-        return
-    planning.plan_once(
-        session,
-        kind=NUDGE_KIND,
-        subject_type=SUBJECT,
-        subject_id=question.id,
-        label=planning.offset_label(after),
-        recipient=question.channel_id,
-        due_at=question.created_at + after,
-    )
+def plan_nudges(session: Session, question: Question, routed: list[QuestionRouting], after: timedelta) -> None:
+    """One reminder per routed alumnus, by DM, `after` the question was asked (CBA_QUESTION_NUDGE).
+
+    Whether each still goes out is decided at send time (commands.questions.nudge).
+    """
+    for routing in routed:
+        slack_id = routing.member.slack_id
+        if not slack_id:
+            continue
+        planning.plan_once(
+            session,
+            kind=NUDGE_KIND,
+            subject_type=SUBJECT,
+            subject_id=question.id,
+            label=planning.offset_label(after),
+            recipient=slack_id,
+            due_at=question.created_at + after,
+        )
 
 
 # --- routing --------------------------------------------------------------------------------------
@@ -209,18 +218,28 @@ def check_may_answer(actor: Actor, question: Question) -> None:
         raise Conflict(f"You asked question #{question.id}: the answers come from the alumni.")
 
 
+def answers_question(actor: Actor) -> bool:
+    """Whether what this caller writes under a question answers it (a participant's "+1" does not)."""
+    return actor.has(*ANSWERING_ROLES)
+
+
 def add_answer(
     session: Session,
     question: Question,
     author: Member,
     text: str,
     *,
+    answering: bool,
     source: str,
     now: datetime,
     slack_ts: str | None = None,
     permalink: str | None = None,
 ) -> Answer | None:
-    """Store an answer; None if this Slack message is already stored (Slack retries, two event ids)."""
+    """Store a reply; None if this Slack message is already stored (Slack retries, two event ids).
+
+    An `answering` one (by an alumnus, coach or organiser) makes the question answered: no nudge, no
+    escalation any more.
+    """
     if slack_ts is not None:
         duplicate = session.scalar(
             select(Answer.id).where(Answer.question_id == question.id, Answer.slack_ts == slack_ts)
@@ -235,10 +254,13 @@ def add_answer(
         slack_ts=slack_ts,
         permalink=permalink,
         created_at=now,
+        answering=answering,
     )
     session.add(answer)
+    if answering and question.answered_at is None:
+        question.answered_at = now
+        planning.cancel_reminders(session, subject_type=SUBJECT, subject_id=question.id)
     session.flush()
-    planning.cancel_reminders(session, subject_type=SUBJECT, subject_id=question.id)
     return answer
 
 
@@ -251,8 +273,38 @@ def set_answer_message(session: Session, answer_id: int, ts: str | None, permali
     return answer
 
 
-def answer_count(session: Session, question_id: int) -> int:
-    return session.scalar(select(func.count(Answer.id)).where(Answer.question_id == question_id)) or 0
+# --- escalation -----------------------------------------------------------------------------------
+
+
+def due_for_escalation(session: Session, asked_before: datetime, limit: int = ESCALATION_BATCH) -> list[Question]:
+    """Open questions asked before `asked_before` that nobody answered and nobody escalated yet."""
+    return list(
+        session.scalars(
+            select(Question)
+            .where(
+                Question.status == "open",
+                Question.answered_at.is_(None),
+                Question.escalated_at.is_(None),
+                Question.created_at <= asked_before,
+            )
+            .order_by(Question.created_at, Question.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim_escalation(session: Session, question: Question, now: datetime) -> bool:
+    """Mark the question escalated unless another process just did (one conditional UPDATE decides)."""
+    claimed = session.execute(
+        update(Question)
+        .where(Question.id == question.id, Question.escalated_at.is_(None), Question.answered_at.is_(None))
+        .values(escalated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.refresh(question)
+    return True
 
 
 # --- listing and searching ------------------------------------------------------------------------

@@ -128,12 +128,21 @@ def ask_reply(question: Question, routed: int) -> tuple[str, list[Block]]:
     return text, blocks
 
 
-def posted_dm(question: Question) -> str:
-    """To the asker once the post is out."""
+def asked_count(routed: int) -> str:
+    if not routed:
+        return "No alumni profile matches it yet: the organisers have been told and will find someone."
+    people = "alumni" if routed > 1 else "alumni member"
+    return f"I asked {routed} {people} whose expertise matches."
+
+
+def posted_dm(question: Question, routed: int) -> str:
+    """To the asker once the post is out, with how many alumni were asked."""
     if question.permalink:
-        return f":white_check_mark: Your question #{question.id} is posted: <{question.permalink}|View it>"
-    where = f"<#{question.channel_id}>" if question.channel_id else "the questions channel"
-    return f":white_check_mark: Your question #{question.id} is posted in {where}."
+        text = f":white_check_mark: Your question #{question.id} is posted: <{question.permalink}|View it>."
+    else:
+        where = f"<#{question.channel_id}>" if question.channel_id else "the questions channel"
+        text = f":white_check_mark: Your question #{question.id} is posted in {where}."
+    return f"{text} {asked_count(routed)}"
 
 
 def no_match_organisers(question: Question) -> tuple[str, list[Block]]:
@@ -199,13 +208,13 @@ def _age(seconds: float) -> str:
     return "a while"
 
 
-def nudge_message(question: Question, routed: list[Member], now: datetime) -> tuple[str, list[Block]]:
-    """The one reminder when nobody has answered yet."""
-    who = " ".join(member_label(m) for m in routed if m.slack_id)
+def nudge_dm(question: Question, now: datetime) -> tuple[str, list[Block]]:
+    """The one reminder, by DM to each routed alumnus, when nobody has answered yet (names nobody)."""
     age = _age((now - question.created_at).total_seconds())
-    intro = f":hourglass: *question #{question.id}* has had no answer for {age}. Can you help?"
-    if who:
-        intro += f"\nAlumni who know this topic: {who}"
+    intro = (
+        f":hourglass: *question #{question.id}* from {public_asker(question)} has had no answer for {age}. "
+        "It matches your expertise: can you help?"
+    )
     link = f"\n<{question.permalink}|Open the thread>" if question.permalink else ""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=intro)),
@@ -217,15 +226,48 @@ def nudge_message(question: Question, routed: list[Member], now: datetime) -> tu
     return f"question #{question.id} still has no answer: can you help?", blocks
 
 
+def escalation_dm(question: Question, asked: list[Member], *, nudged: bool, now: datetime) -> tuple[str, list[Block]]:
+    """To each organiser once a question stays unanswered after CBA_QUESTION_ESCALATION: the question, its link,
+    who was asked. Organisers may know who was asked (hidden alumni too); an anonymous asker stays anonymous."""
+    age = _age((now - question.created_at).total_seconds())
+    where = f" in <#{question.channel_id}>" if question.channel_id else ""
+    intro = (
+        f":rotating_light: *question #{question.id}*{where} from {public_asker(question)} has had no answer for {age}."
+    )
+    if asked:
+        who = ", ".join(member_label(member) for member in asked)
+        again = " and reminded by DM" if nudged else ""
+        intro += f"\nAsked{again}: {who}."
+    else:
+        intro += "\nNo alumni profile matched it: nobody was asked."
+    intro += "\nCould you find someone to answer it, answer it yourself, or mark it resolved?"
+    link = f"\n<{question.permalink}|Open the thread>" if question.permalink else ""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+        SectionBlock(text=MarkdownTextObject(text=quoted(question.text, 1500) + link)),
+        ActionsBlock(
+            elements=[
+                ButtonElement(text="Answer", action_id=ANSWER_ACTION, value=str(question.id), style="primary"),
+                ButtonElement(text="Mark resolved", action_id=RESOLVE_ACTION, value=str(question.id)),
+            ]
+        ),
+    ]
+    return f"question #{question.id} is still unanswered after {age}: escalated to the organisers", blocks
+
+
 def answer_thread_post(answer: Answer, author: Member | None) -> str:
     return f":speech_balloon: {member_label(author)} answered:\n{quoted(answer.text)}"
 
 
 def answer_dm(question: Question, answer: Answer, author: Member | None) -> tuple[str, list[Block]]:
-    """To the asker (also of an anonymous question): who answered, with a link."""
+    """To the asker (also of an anonymous question): who answered or replied, with a link."""
     link = answer.permalink or question.permalink
-    where = f" <{link}|See the answer>" if link else ""
-    text = f":speech_balloon: {member_label(author)} answered your question #{question.id}.{where}"
+    if answer.answering:
+        where = f" <{link}|See the answer>" if link else ""
+        text = f":speech_balloon: {member_label(author)} answered your question #{question.id}.{where}"
+    else:
+        where = f" <{link}|See the reply>" if link else ""
+        text = f":speech_balloon: {member_label(author)} replied to your question #{question.id}.{where}"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
         SectionBlock(text=MarkdownTextObject(text=quoted(answer.text, 1500))),
@@ -283,6 +325,8 @@ def _question_line(question: Question, asker: AskerLabel, zone: ZoneInfo) -> str
     count = len(question.answers)
     answers = f"{count} answer{'' if count == 1 else 's'}"
     status = "resolved" if question.status == "resolved" else "open"
+    if question.status != "resolved" and question.escalated_at is not None and question.answered_at is None:
+        status += " · escalated to the organisers"
     link = f" · <{question.permalink}|thread>" if question.permalink else ""
     head = f"*question #{question.id}* · {asker(question)} · {slack_date(question.created_at, zone)} · {status} · {answers}{link}"
     return head + "\n" + quoted(question.text, 600)

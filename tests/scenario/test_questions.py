@@ -134,6 +134,7 @@ class TestAsk:
         # The link follows by DM once the post is out.
         [posted] = fake_slack.dms_to(ASKER)
         assert f"question #1 is posted: <{question.permalink}|" in posted.text
+        assert "I asked 2 alumni" in posted.text
         assert not question.anonymous
         assert question.status == "open"
         [post] = channel_posts(fake_slack)
@@ -144,9 +145,10 @@ class TestAsk:
         actions = [e["action_id"] for b in post.blocks if b["type"] == "actions" for e in b["elements"]]
         assert actions == ["question_answer", "question_resolve"]
         with sessions() as session:
-            [nudge] = session.scalars(select(Reminder).where(Reminder.kind == "question_nudge")).all()
-        assert (nudge.kind, nudge.recipient, nudge.subject_id) == ("question_nudge", QUESTIONS_CHANNEL, 1)
-        assert nudge.due_at == clock.now + timedelta(hours=48)
+            nudges = session.scalars(select(Reminder).where(Reminder.kind == "question_nudge")).all()
+        # One nudge by DM per routed alumnus, 48 hours after the question.
+        assert sorted(n.recipient for n in nudges) == ["U0ELENA", "U0JAN"]
+        assert {(n.subject_id, n.due_at) for n in nudges} == {(1, clock.now + timedelta(hours=48))}
 
     def test_rate_limited_three_times_the_question_reaches_the_channel_exactly_once(
         self,
@@ -604,7 +606,7 @@ class TestResolve:
         [post] = channel_posts(fake_slack)
         assert "resolved" in json.dumps(post.blocks)
         assert "question_resolve" not in json.dumps(post.blocks)
-        assert nudge_statuses(sessions) == ["cancelled"]
+        assert nudge_statuses(sessions) == ["cancelled", "cancelled"]
         again = ask(slack, ASKER, "resolve 1")
         assert "already resolved" in again.text
 
@@ -724,13 +726,19 @@ class TestListAndSearch:
         assert "No past question matches" in ask(slack, OTHER, "search blockchain").text
 
 
+def nudge_dms(fake: FakeSlack, user: str) -> list[Message]:
+    return [m for m in fake.dms_to(user) if "still has no answer" in m.text]
+
+
 class TestNudge:
-    def _nudge(self, sessions: sessionmaker[Session], now: Any) -> Outgoing | Skip:
+    def _nudge(self, sessions: sessionmaker[Session], now: Any, to: str = "U0JAN") -> Outgoing | Skip:
         with sessions.begin() as session:
-            reminder = session.scalars(select(Reminder).where(Reminder.kind == "question_nudge")).one()
+            reminder = session.scalars(
+                select(Reminder).where(Reminder.kind == "question_nudge", Reminder.recipient == to)
+            ).one()
             return render_nudge(session, reminder, now, ZoneInfo("Europe/Brussels"))
 
-    def test_an_unanswered_question_is_brought_up_once(
+    def test_an_unanswered_question_is_brought_to_each_routed_alumnus_by_dm_once(
         self,
         slack: SlackDriver,
         bot: Bot,
@@ -739,24 +747,29 @@ class TestNudge:
         people: dict,
         clock: Clock,
     ) -> None:
-        with sessions.begin() as session:
-            session.scalars(select(Member).where(Member.slack_id == "U0JAN")).one().visible = True
         ask(slack, ASKER, QUESTION)
         clock.advance(timedelta(hours=48))
         first = self._nudge(sessions, clock.now)
         assert isinstance(first, Outgoing)
         assert "question #1" in first.text
-        assert "<@U0JAN>" in json.dumps(first.blocks)  # the routed alumni are named
+        assert the_question(sessions).permalink in json.dumps(first.blocks)  # with the link
         assert not the_question(sessions).nudged  # rendering changes nothing: it may run again
 
         tick(bot.deps)
-        [nudge] = [m for m in channel_posts(fake_slack) if "still has no answer" in m.text]
-        assert "question #1" in nudge.text
+        for alumnus in ("U0JAN", "U0ELENA"):
+            [nudge] = nudge_dms(fake_slack, alumnus)
+            assert "question #1" in nudge.text
+            assert "question_answer" in json.dumps(nudge.blocks)
+            # It names nobody but the asker: not the other alumni asked.
+            assert not {"U0JAN", "U0ELENA"} - {alumnus} & set(re.findall(r"<@(\w+)>", json.dumps(nudge.blocks)))
+        assert [m for m in channel_posts(fake_slack) if "still has no answer" in m.text] == []
+        assert nudge_dms(fake_slack, OTHER) == []
         assert the_question(sessions).nudged  # marked with the delivery
-        assert isinstance(self._nudge(sessions, clock.now + timedelta(minutes=1)), Skip)
         clock.advance(timedelta(hours=48))
         tick(bot.deps)
-        assert len([m for m in channel_posts(fake_slack) if "still has no answer" in m.text]) == 1
+        tick(bot.deps)
+        assert [len(nudge_dms(fake_slack, a)) for a in ("U0JAN", "U0ELENA")] == [1, 1]
+        assert nudge_statuses(sessions) == ["sent", "sent"]
 
     def test_a_failed_nudge_is_retried_and_sent_once(
         self,
@@ -767,34 +780,34 @@ class TestNudge:
         people: dict,
         clock: Clock,
     ) -> None:
+        with sessions.begin() as session:  # one routed alumnus only
+            session.scalars(select(Member).where(Member.slack_id == "U0ELENA")).one().accepts_questions = False
         ask(slack, ASKER, QUESTION)
         clock.advance(timedelta(hours=48))
+        jan = fake_slack.dm_channel("U0JAN")
         fake_slack.fail(
             "chat.postMessage",
             "internal_error",
             status=500,
             times=1,
-            when=lambda a: a.get("channel") == QUESTIONS_CHANNEL,
+            when=lambda a: a.get("channel") in ("U0JAN", jan),
         )
         tick(bot.deps)
-        assert [m for m in channel_posts(fake_slack) if "still has no answer" in m.text] == []
+        assert nudge_dms(fake_slack, "U0JAN") == []
         assert not the_question(sessions).nudged
         assert nudge_statuses(sessions) == ["pending"]  # to be retried, not lost
 
-        def nudged() -> bool:
-            return bool([m for m in channel_posts(fake_slack) if "still has no answer" in m.text])
-
-        tick_until(bot, clock, nudged, step=timedelta(seconds=10))
+        tick_until(bot, clock, lambda: bool(nudge_dms(fake_slack, "U0JAN")), step=timedelta(seconds=10))
         assert the_question(sessions).nudged
         assert nudge_statuses(sessions) == ["sent"]
         for _ in range(3):
             clock.advance(timedelta(hours=1))
             tick(bot.deps)
-        assert len([m for m in channel_posts(fake_slack) if "still has no answer" in m.text]) == 1
+        assert len(nudge_dms(fake_slack, "U0JAN")) == 1
         tries = [c for c in fake_slack.calls_to("chat.postMessage") if "still has no answer" in str(c.args.get("text"))]
         assert len(tries) == 2  # the failed one and the one delivered
 
-    def test_names_in_the_channel_only_the_alumni_who_are_visible_in_the_directory(
+    def test_hidden_alumni_are_nudged_by_dm_and_nothing_is_posted_in_the_channel(
         self, slack: SlackDriver, bot: Bot, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
     ) -> None:
         fake_slack.add_channel(QUESTIONS_CHANNEL, "ask-alumni")
@@ -804,20 +817,33 @@ class TestNudge:
             make_alumni(session, fake_slack, "U0HIDDEN", "Hugo Hidden", expertise=["funding"])
             shown.visible = True
         assert "asking 2 alumni" in ask(slack, ASKER, QUESTION).text  # a hidden alumnus is still asked by DM
-        assert any("question #1" in m.text for m in fake_slack.dms_to("U0HIDDEN"))
         clock.advance(timedelta(hours=48))
         tick(bot.deps)
 
-        [nudge] = [m for m in channel_posts(fake_slack) if "still has no answer" in m.text]
-        posted = json.dumps(nudge.blocks) + nudge.text
-        assert "<@U0SHOWN>" in posted
-        assert "U0HIDDEN" not in posted
-        assert "Hugo" not in posted
+        assert len(nudge_dms(fake_slack, "U0HIDDEN")) == len(nudge_dms(fake_slack, "U0SHOWN")) == 1
+        assert "U0HIDDEN" not in json.dumps([m.blocks for m in nudge_dms(fake_slack, "U0SHOWN")])
         assert not any(
-            "U0HIDDEN" in dumped(call)
+            "U0HIDDEN" in dumped(call) or "still has no answer" in dumped(call)
             for call in fake_slack.calls_to("chat.postMessage")
             if call.args.get("channel") == QUESTIONS_CHANNEL
         )
+
+    def test_an_alumnus_who_stopped_accepting_questions_is_not_nudged(
+        self,
+        slack: SlackDriver,
+        bot: Bot,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        people: dict,
+        clock: Clock,
+    ) -> None:
+        ask(slack, ASKER, QUESTION)
+        with sessions.begin() as session:
+            session.scalars(select(Member).where(Member.slack_id == "U0ELENA")).one().accepts_questions = False
+        clock.advance(timedelta(hours=48))
+        tick(bot.deps)
+        assert (len(nudge_dms(fake_slack, "U0JAN")), len(nudge_dms(fake_slack, "U0ELENA"))) == (1, 0)
+        assert sorted(nudge_statuses(sessions)) == ["sent", "skipped"]
 
     def test_an_answered_question_is_not_brought_up(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict, clock: Clock
@@ -825,8 +851,8 @@ class TestNudge:
         ask(slack, ASKER, QUESTION)
         reply_in_thread(slack, fake_slack, the_question(sessions), "U0JAN", "Here is how.")
         clock.advance(timedelta(hours=48))
-        # Answering cancels the planned nudge; the renderer would skip it anyway.
-        assert nudge_statuses(sessions) == ["cancelled"]
+        # Answering cancels the planned nudges; the renderer would skip them anyway.
+        assert nudge_statuses(sessions) == ["cancelled", "cancelled"]
         assert isinstance(self._nudge(sessions, clock.now), Skip)
         assert not the_question(sessions).nudged
 
@@ -914,7 +940,8 @@ class TestEscaping:
             question_row = session.get(Question, 1)
             assert question_row is not None
             question_row.answers.clear()  # unanswered again, to see the nudge's text
-        nudge = TestNudge()._nudge(sessions, clock.now)
+            question_row.answered_at = None
+        nudge = TestNudge()._nudge(sessions, clock.now, to="U0REACH")
         assert isinstance(nudge, Outgoing)
 
         assert fake_slack.dms_to("U0REACH"), "the alumni DM is part of what is checked"

@@ -59,8 +59,12 @@ class TestAnswers:
         asker = make_person(session, None, "U0ASK", "Asker", "participant")
         alumni = make_alumni(session, None, "U0AL", "Alumni")
         question = make_question(session, asker, "A question here", created_at=NOW, message_ts="1.1")
-        first = service.add_answer(session, question, alumni, "yes", source="thread", now=NOW, slack_ts="1.2")
-        again = service.add_answer(session, question, alumni, "yes", source="thread", now=NOW, slack_ts="1.2")
+        first = service.add_answer(
+            session, question, alumni, "yes", answering=True, source="thread", now=NOW, slack_ts="1.2"
+        )
+        again = service.add_answer(
+            session, question, alumni, "yes", answering=True, source="thread", now=NOW, slack_ts="1.2"
+        )
         assert first is not None
         assert again is None
         assert session.scalar(select(func.count()).select_from(Answer)) == 1
