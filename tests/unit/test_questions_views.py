@@ -104,3 +104,33 @@ class TestModalAndPages:
         nav = [b.to_dict() for b in blocks if b.to_dict().get("block_id") == "questions-pages"][0]
         assert [e["text"]["text"] for e in nav["elements"]] == ["Previous", "Next"]
         assert all(len(e["value"]) <= 2000 for e in nav["elements"])
+
+
+class TestNudgeAndEscalation:
+    def test_the_nudge_dm_escapes_the_text_links_the_thread_and_hides_an_anonymous_asker(self) -> None:
+        text, blocks = views.nudge_dm(question(anonymous=True), NOW.replace(day=27))
+        body = dump(blocks) + text
+        assert "2 days" in body
+        assert "https://x.slack.com/archives/C0Q/p12" in body
+        assert "&lt;!channel&gt;" in body
+        assert "<!channel>" not in body
+        assert "U0ASKER" not in body
+        assert "Paula" not in body
+        assert validate_blocks([b.to_dict() for b in blocks]) == []
+
+    def test_the_escalation_dm_names_who_was_asked_with_the_question_and_its_link(self) -> None:
+        asked = [Member(id=2, slack_id="U0JAN", name="Jan"), Member(id=3, slack_id="U0HIDDEN", name="Hugo")]
+        text, blocks = views.escalation_dm(question(anonymous=True), asked, nudged=True, now=NOW.replace(day=29))
+        body = dump(blocks) + text
+        assert "question #7" in text
+        assert "4 days" in body
+        assert "Asked and reminded by DM: <@U0JAN>, <@U0HIDDEN>." in body
+        assert "https://x.slack.com/archives/C0Q/p12" in body
+        assert "&lt;!channel&gt;" in body
+        assert "<!channel>" not in body
+        assert "U0ASKER" not in body  # anonymous in the organisers' DM too
+        assert validate_blocks([b.to_dict() for b in blocks]) == []
+
+    def test_the_escalation_dm_says_when_nobody_was_asked(self) -> None:
+        _text, blocks = views.escalation_dm(question(), [], nudged=False, now=NOW)
+        assert "nobody was asked" in dump(blocks)
