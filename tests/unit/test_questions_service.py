@@ -12,7 +12,7 @@ from bot.features import build_registry
 from commands.common.actors import Actor
 from commands.common.csv_text import to_csv
 from commands.questions import service
-from storage.models import Answer, Member, Question
+from storage.models import Answer, Member, Question, QuestionRouting
 from tests.factories_questions import make_alumni, make_answer, make_person, make_question, make_routing
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -102,11 +102,21 @@ class TestExportAndDemo:
         assert "Paula" not in lines[2]
         assert "paula@" not in lines[2]
 
-    def test_demo_has_a_question_with_an_answer_and_is_idempotent(self, session: Session) -> None:
+    def test_demo_has_an_answered_question_and_an_escalated_one_and_is_idempotent(self, session: Session) -> None:
         load_demo(session, NOW, build_registry())
         load_demo(session, NOW, build_registry())
-        [question] = session.scalars(select(Question)).all()
-        assert len(question.answers) == 1
+        answered, escalated = session.scalars(select(Question).order_by(Question.id)).all()
+        assert [a.answering for a in answered.answers] == [True]
+        assert answered.answered_at is not None
+        assert answered.escalated_at is None
+        # Only a participant's "+1" under it: still unanswered, nudged and escalated.
+        assert [a.answering for a in escalated.answers] == [False]
+        assert escalated.answered_at is None
+        assert escalated.nudged
+        assert escalated.escalated_at == NOW - timedelta(days=1)
+        assert (
+            len(session.scalars(select(QuestionRouting).where(QuestionRouting.question_id == escalated.id)).all()) == 2
+        )
 
 
 class TestHomeHelpers:
