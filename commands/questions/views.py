@@ -256,7 +256,8 @@ def escalation_dm(question: Question, asked: list[Member], *, nudged: bool, now:
 
 
 def answer_thread_post(answer: Answer, author: Member | None) -> str:
-    return f":speech_balloon: {member_label(author)} answered:\n{quoted(answer.text)}"
+    said = "answered" if answer.answering else "replied"
+    return f":speech_balloon: {member_label(author)} {said}:\n{quoted(answer.text)}"
 
 
 def answer_dm(question: Question, answer: Answer, author: Member | None) -> tuple[str, list[Block]]:

@@ -279,6 +279,10 @@ class TestReplies:
         slack.settle()
         assert [m for m in fake_slack.dms_to(ASKER) if "replied to your question #1" in m.text]
         assert [m for m in fake_slack.dms_to(ASKER) if "answered your question #2" in m.text]
+        in_threads = [m.text.splitlines()[0] for m in fake_slack.messages_in(QUESTIONS_CHANNEL) if m.thread_ts]
+        assert sorted(in_threads) == sorted(
+            [f":speech_balloon: <@{PARTICIPANT}> replied:", ":speech_balloon: <@U0ELENA> answered:"]
+        )
         run_clock([bot], clock, timedelta(minutes=2))
         for organiser in ORGANISERS:
             assert ["question #1" in m.text for m in escalations(fake_slack, organiser)] == [True]
