@@ -34,7 +34,7 @@ from bot.kernel import outbox
 from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
 from bot.kernel.metrics import slack_error_labels
-from commands.common.actors import Actor, load_actor
+from commands.common.actors import Actor, load_actor, load_caller
 from commands.common.errors import CbaError, FieldErrors
 from commands.common.text import truncate
 from storage.db import deferred_begin, is_write_conflict
@@ -166,9 +166,10 @@ def _run_after(turn: Turn) -> None:
 
 
 def _open_turn(
-    deps: Deps, session: Session, body: dict[str, Any], client: WebClient, ack: Ack, *, create: bool = True
+    deps: Deps, session: Session, body: dict[str, Any], client: WebClient, ack: Ack, *, members_only: bool = True
 ) -> Turn:
-    actor = load_actor(session, caller_id(body), deps.settings.organisers, create=create)
+    """The turn of a command, button or form: a caller with no role is refused unless not `members_only`."""
+    actor = load_caller(session, caller_id(body), deps.settings.organisers, members_only=members_only)
     return Turn(deps, session, actor, body, client, deps.clock(), ack, log)
 
 
@@ -199,7 +200,7 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
         started = time.monotonic()
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
-            turn = _open_turn(deps, session, body, client, ack)
+            turn = _open_turn(deps, session, body, client, ack, members_only=command_spec.members_only)
             if str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
             return turn, handler(turn)
@@ -414,7 +415,9 @@ def _handle_event(
                 return None
             session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
             session.flush()
-        turn = _open_turn(deps, session, body, client, ack, create=False)
+        # Events carry no gate (each handler decides); an unknown author stays unsaved.
+        actor = load_actor(session, caller_id(body), deps.settings.organisers, create=False)
+        turn = Turn(deps, session, actor, body, client, deps.clock(), ack, log)
         handler(turn, event)
         return turn
 

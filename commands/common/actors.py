@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from commands.common.errors import NotPermitted
+from commands.common.errors import NotPermitted, NotRegistered
 from storage.models import Member, RoleGrant
 
 
@@ -84,3 +84,34 @@ def load_actor(session: Session, slack_id: str, organisers: frozenset[str], *, c
     if slack_id in organisers:
         roles.add("organiser")
     return Actor(member=member, roles=frozenset(roles))
+
+
+# Whom a newcomer is told to ask: at most this many organisers are mentioned.
+ORGANISERS_SHOWN = 5
+
+
+def organisers_to_ask(session: Session, configured: frozenset[str]) -> list[str]:
+    """Slack IDs of the organisers: CBA_ORGANISERS first, then members granted the role."""
+    granted = session.scalars(
+        select(Member.slack_id)
+        .join(RoleGrant, RoleGrant.member_id == Member.id)
+        .where(RoleGrant.role == "organiser", Member.slack_id.is_not(None), Member.erased_at.is_(None))
+        .order_by(Member.id)
+    )
+    ids = sorted(configured) + [slack_id for slack_id in granted if slack_id and slack_id not in configured]
+    return ids[:ORGANISERS_SHOWN]
+
+
+def load_caller(session: Session, slack_id: str, organisers: frozenset[str], *, members_only: bool = True) -> Actor:
+    """The caller of a command, button or form (SPEC 3, Membership).
+
+    A caller with no role is refused with whom to ask when `members_only` (everything but /cba-help), and
+    is never stored. An organiser by configuration who has no member row yet gets one on their first call.
+    """
+    actor = load_actor(session, slack_id, organisers, create=False)
+    if not actor.roles:
+        if members_only:
+            raise NotRegistered(organisers_to_ask(session, organisers))
+    elif actor.member.id is None:
+        actor = Actor(member=get_or_create_member(session, slack_id), roles=actor.roles)
+    return actor

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult
-from commands.common.actors import get_or_create_member, member_by_slack_id, persisted
-from commands.common.errors import FieldErrors, NotFound
+from commands.common.actors import get_or_create_member, member_by_slack_id, organisers_to_ask, persisted
+from commands.common.errors import FieldErrors, NotFound, not_registered_text
 from commands.members import parse, search, service, views
 from commands.members.fields import FIELDS, check_field
 from storage.models import Member, Reminder
@@ -245,7 +245,13 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
     key = f"welcome:member:{member.id}"
     if turn.session.scalar(select(Reminder.id).where(Reminder.dedupe_key == key)) is not None:
         return  # welcomed already (Slack sent the join again under another event ID)
-    text, blocks = views.welcome_blocks(member.name)
+    # Someone the roster did not name yet is told whom to ask (SPEC 3, Membership).
+    hint = (
+        None
+        if turn.actor.roles
+        else not_registered_text(organisers_to_ask(turn.session, turn.deps.settings.organisers))
+    )
+    text, blocks = views.welcome_blocks(member.name, hint)
     outbox.queue(
         turn.session, str(user["id"]), now=turn.now, text=text, blocks=blocks, subject=("member", member.id), key=key
     )

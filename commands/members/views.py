@@ -263,12 +263,22 @@ def erase_confirm_blocks() -> tuple[str, list[Block]]:
     ]
 
 
-def welcome_blocks(name: str) -> tuple[str, list[Block]]:
+def welcome_blocks(name: str, not_registered: str | None = None) -> tuple[str, list[Block]]:
+    """The welcome DM; for someone with no role yet (`not_registered`: whom to ask), without the profile button."""
     greeting = (
         f"Welcome to the Cluster Booster Academy workspace, {escape(name)}!"
         if name
         else "Welcome to the Cluster Booster Academy workspace!"
     )
+    if not_registered is not None:
+        text = f":wave: {greeting}\n{not_registered}"
+        return text, [
+            HeaderBlock(text=PlainTextObject(text="Welcome to CBA")),
+            SectionBlock(text=MarkdownTextObject(text=text)),
+            ContextBlock(
+                elements=[MarkdownTextObject(text="`/cba-help` shows what CBA Bot does for members of the Academy.")]
+            ),
+        ]
     text = (
         f":wave: {greeting} Fill in your profile so other cluster managers can find you: your organisation, "
         "country, sectors and expertise. Your profile stays hidden until you choose to show it."

@@ -167,6 +167,8 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
     channel, ts, thread_ts = event.get("channel"), event.get("ts"), event.get("thread_ts")
     if not channel or not ts or not thread_ts or ts == thread_ts or not event.get("user"):
         return
+    if not turn.actor.roles:
+        return  # someone not registered in the Academy: their reply is not an answer (SPEC 3, Membership)
     question = service.question_for_thread(turn.session, str(channel), str(thread_ts))
     if question is None or service.is_asker(turn.actor, question):
         return  # not a question's thread, or the asker's own follow-up
