@@ -8,7 +8,6 @@ import pytest
 
 from commands.common.errors import FieldErrors, not_registered_text
 from commands.home import parse, views
-from commands.home.service import Dashboard
 from commands.homework.service import Mine, Progress
 from storage.models import Assignment, Member, Submission
 
