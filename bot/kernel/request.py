@@ -201,7 +201,7 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
             turn = _open_turn(deps, session, body, client, ack, members_only=command_spec.members_only)
-            if str(body.get("text") or "").strip().lower() in HELP_WORDS:
+            if turn.actor.roles and str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
             return turn, handler(turn)
 
