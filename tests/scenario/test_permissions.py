@@ -38,6 +38,7 @@ from tests.factories import database_snapshot, make_cohort, make_member
 from tests.factories_coaching import make_booking, make_slot
 from tests.factories_events import make_event
 from tests.factories_homework import make_assignment, make_submission
+from tests.factories_members import make_profile
 from tests.factories_questions import make_question
 
 ROLES = {"participant": "U0PART1", "alumni": "U0ALUM1", "coach": "U0COACH1", "organiser": "U0ORG2"}
@@ -79,7 +80,7 @@ def world(sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock) 
         for slack_id in ROLES.values():
             fake_slack.add_user(slack_id, slack_id)
         make_member(session, NON_MEMBERS["unregistered"], "Una Registered")
-        maria = make_member(session, MARIA, "Maria Rossi", "alumni", "coach", visible=True, expertise=["Funding"])
+        maria = make_profile(session, MARIA, "Maria Rossi", "alumni", "coach", expertise=["Funding"])
         pia, coach = people["participant"], people["coach"]
         # Starts in 20 minutes: answers are still open, and check-in already is.
         event = make_event(session, cohort, now + timedelta(minutes=20), now=now)
@@ -142,6 +143,8 @@ WRITING_USAGES = (
     f"{ADMIN} event move",
     f"{ADMIN} checkin",
 )
+# Usages that answer with a form.
+FORM_USAGES = frozenset({"/cba-profile"})
 # Usages open to a role in COMMANDS where the object decides: only its asker (the participant) or an
 # organiser resolves a question.
 OWNERS = {"/cba-ask resolve": frozenset({"participant", "organiser"})}
@@ -167,7 +170,8 @@ def _command_case(name: str, usage: Usage, open_to_all: bool) -> Case:
     allowed = next((roles for start, roles in OWNERS.items() if usage.grammar.startswith(start)), None)
     allowed = allowed if allowed is not None else frozenset(usage.roles)
     writes = allowed if usage.grammar.startswith(WRITING_USAGES) else NOBODY
-    return Case("command", usage.grammar, send, allowed, writes, open_to_all=open_to_all)
+    opens = allowed if usage.grammar in FORM_USAGES else NOBODY
+    return Case("command", usage.grammar, send, allowed, writes, opens, open_to_all=open_to_all)
 
 
 def _button(action_id: str, value: Callable[[World], str], allowed: frozenset[str], **kwargs: Any) -> Case:
