@@ -35,7 +35,7 @@ from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors
-from commands.common.text import truncate
+from commands.common.text import clean_payload, truncate
 from storage.db import deferred_begin, is_write_conflict
 from storage.models import ProcessedEvent
 
@@ -193,6 +193,7 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         started = time.monotonic()
+        clean_payload(body)
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
             turn = _open_turn(deps, session, body, client, ack)
@@ -312,6 +313,8 @@ def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler
     the same transaction as what the button changed."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        clean_payload(body)
+
         def work(session: Session) -> Turn:
             turn = _open_turn(deps, session, body, client, ack)
             reply = handler(turn)
@@ -337,6 +340,8 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
     """Register a modal submission. Field errors go back onto the fields; the modal stays open."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        clean_payload(body)
+
         def work(session: Session) -> tuple[Turn, ViewResult]:
             turn = _open_turn(deps, session, body, client, ack)
             result = handler(turn) or ViewResult()
@@ -374,6 +379,7 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
     """
 
     def listener(body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack) -> None:
+        clean_payload(body)  # `event` is a part of `body`: cleaned with it
         event_id = str(body.get("event_id") or "")
 
         def work(session: Session) -> Turn | None:

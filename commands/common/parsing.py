@@ -46,14 +46,31 @@ def parse_id(token: str, kind: str, usage: str) -> int:
     return int(match.group(1))
 
 
+# The dates the bot takes: wide enough for any programme, narrow enough that adding a length, a reminder offset
+# or a time zone to one can never leave what `datetime` represents (year 1 and year 9999 would).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
 def parse_date(token: str, usage: str) -> date:
     match = _DATE.match(token.strip())
     if not match:
         raise UsageError(f"'{token}' is not a date in the form YYYY-MM-DD.", usage=usage)
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise UsageError(f"'{token}' is not a real date.", usage=usage) from None
+    check_date_range(day, usage)
+    return day
+
+
+def check_date_range(day: date, usage: str) -> None:
+    """Refuse a date outside FIRST_DAY..LAST_DAY with the usage (for dates that come from elsewhere too)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(
+            f"{day.isoformat()} is out of range: dates go from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}.",
+            usage=usage,
+        )
 
 
 def parse_time(token: str, usage: str) -> time:

@@ -44,6 +44,16 @@ class TestDatesAndTimes:
         with pytest.raises(UsageError):
             parse_date(token, USAGE)
 
+    @pytest.mark.parametrize("token", ["0001-01-01", "1999-12-31", "2100-01-01", "9999-12-31"])
+    def test_dates_out_of_range_are_refused_with_usage(self, token: str) -> None:
+        with pytest.raises(UsageError, match="out of range") as caught:
+            parse_date(token, USAGE)
+        assert caught.value.usage == USAGE
+
+    @pytest.mark.parametrize(("token", "day"), [("2000-01-01", date(2000, 1, 1)), ("2099-12-31", date(2099, 12, 31))])
+    def test_the_range_ends_are_dates(self, token: str, day: date) -> None:
+        assert parse_date(token, USAGE) == day
+
     def test_time(self) -> None:
         assert parse_time("9:05", USAGE) == time(9, 5)
 
