@@ -24,7 +24,7 @@ from commands.coaching.parse import (
     slots_usage,
 )
 from commands.common.errors import UsageError
-from commands.common.parsing import parse_date, parse_minutes, parse_time, parse_url
+from commands.common.parsing import button_number, parse_date, parse_minutes, parse_time, parse_url
 
 
 def _action_value(turn: Turn) -> str:
@@ -33,11 +33,10 @@ def _action_value(turn: Turn) -> str:
 
 
 def _action_int(turn: Turn, kind: str, usage: str) -> int:
-    value = _action_value(turn)
-    # ASCII digits only ("²".isdigit() is true) and no more than an ID column holds.
-    if not (value.isascii() and value.isdigit() and len(value) <= 9):
+    number = button_number(_action_value(turn))
+    if number is None:
         raise UsageError(f"That button does not name a {kind}.", usage=usage)
-    return int(value)
+    return number
 
 
 def _refresh_homes(turn: Turn, *slack_ids: str | None) -> None:

@@ -52,6 +52,23 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 
 
+# No ID or page the bot puts on a button is larger; a forged or mangled value could be.
+MAX_BUTTON_NUMBER = 999_999_999
+
+
+def button_number(value: object) -> int | None:
+    """The number a button carries (an ID, a page), or None: 0 to MAX_BUTTON_NUMBER, ASCII digits if text
+    ("²".isdigit() is true, and int() refuses it)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_BUTTON_NUMBER else None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_BUTTON_NUMBER)):
+        return int(text)
+    return None
+
+
 def parse_date(token: str, usage: str) -> date:
     match = _DATE.match(token.strip())
     if not match:

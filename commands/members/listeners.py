@@ -12,6 +12,7 @@ from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult
 from commands.common.actors import get_or_create_member, member_by_slack_id, persisted
 from commands.common.errors import FieldErrors, NotFound
+from commands.common.parsing import button_number
 from commands.members import parse, search, service, views
 from commands.members.fields import FIELDS, check_field
 from storage.models import Member, Reminder
@@ -182,9 +183,10 @@ def page_action(turn: Turn) -> Reply:
 
 def view_profile_action(turn: Turn) -> Reply:
     value = _action_value(turn)
-    if not value.isdigit():
+    member_id = button_number(value)
+    if member_id is None:
         raise NotFound("member", value or "?")
-    member = service.card_member_by_id(turn.session, turn.actor, int(value))
+    member = service.card_member_by_id(turn.session, turn.actor, member_id)
     return _card_reply(turn, member)
 
 

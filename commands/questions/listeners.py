@@ -13,7 +13,7 @@ from bot.kernel import outbox
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.actors import persisted
 from commands.common.errors import CbaError, FieldErrors, UsageError
-from commands.common.parsing import parse_id
+from commands.common.parsing import button_number, parse_id
 from commands.questions import parse as parsing
 from commands.questions import posting, service, views
 from storage.models import Question
@@ -128,7 +128,9 @@ def answer_button(turn: Turn) -> None:
 def page_button(turn: Turn) -> Reply:
     try:
         value = json.loads(_action_value(turn))
-        page = int(value.get("p", 0))
+        page = button_number(value.get("p", 0))
+        if page is None:
+            raise ValueError("not a page")
         words = str(value.get("q") or "")
     except (ValueError, TypeError, AttributeError):
         raise UsageError("That page is no longer available.", usage=parsing.usage()) from None

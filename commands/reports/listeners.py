@@ -10,6 +10,7 @@ from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
 from commands.common.csv_text import to_csv
 from commands.common.errors import UsageError
+from commands.common.parsing import button_number
 from commands.reports import parse, service, views
 
 
@@ -42,7 +43,9 @@ def page_button(turn: Turn) -> Reply:
     actions = turn.body.get("actions") or [{}]
     try:
         value = json.loads(str(actions[0].get("value") or ""))
-        code, page = str(value["c"]), int(value["p"])
+        code, page = str(value["c"]), button_number(value["p"])
+        if page is None:
+            raise ValueError("not a page")
     except (ValueError, TypeError, KeyError, AttributeError):
         raise UsageError("That page is no longer available.", usage=parse.usage()) from None
     report = service.engagement_report(turn.session, turn.actor, code, turn.now)
