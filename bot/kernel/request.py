@@ -34,7 +34,7 @@ from bot.kernel import outbox
 from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
 from commands.common.actors import Actor, load_actor
-from commands.common.errors import CbaError, FieldErrors
+from commands.common.errors import CbaError, FieldErrors, UsageError
 from commands.common.text import clean_payload, truncate
 from storage.db import deferred_begin, is_write_conflict
 from storage.models import ProcessedEvent
@@ -44,6 +44,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
+# The longest text a command takes (a homework answer is up to 10,000 characters, plus the command's words);
+# each feature has its own, smaller limits for what it stores.
+MAX_COMMAND_TEXT = 12_000
 # Slack gives up on an acknowledgement after 3 s; an answer ready later than this goes to the response_url.
 ACK_BUDGET_SECONDS = 2.5
 
@@ -199,6 +202,11 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
             turn = _open_turn(deps, session, body, client, ack)
             if str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
+            if len(turn.text) > MAX_COMMAND_TEXT:
+                raise UsageError(
+                    f"That is {len(turn.text):,} characters long; `{name}` takes at most {MAX_COMMAND_TEXT:,}.",
+                    usage=command_spec.usage_text(turn.actor.roles),
+                )
             return turn, handler(turn)
 
         turn: Turn | None = None
