@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from bot.kernel import outbox
@@ -24,7 +23,15 @@ from commands.coaching.parse import (
     slots_usage,
 )
 from commands.common.errors import UsageError
-from commands.common.parsing import button_number, parse_date, parse_minutes, parse_time, parse_url
+from commands.common.parsing import (
+    button_data,
+    button_number,
+    button_page,
+    parse_date,
+    parse_minutes,
+    parse_time,
+    parse_url,
+)
 
 
 def _action_value(turn: Turn) -> str:
@@ -37,6 +44,13 @@ def _action_int(turn: Turn, kind: str, usage: str) -> int:
     if number is None:
         raise UsageError(f"That button does not name a {kind}.", usage=usage)
     return number
+
+
+def _action_page(turn: Turn) -> int:
+    page = button_page(_action_value(turn))
+    if page is None:
+        raise UsageError("That page is no longer available.", usage=book_usage())
+    return page
 
 
 def _refresh_homes(turn: Turn, *slack_ids: str | None) -> None:
@@ -80,7 +94,7 @@ def fold_action(turn: Turn) -> Reply:
     usage = slots_usage()
     stale = UsageError("That button is out of date; please type the command again.", usage=usage)
     try:
-        data = json.loads(_action_value(turn))
+        data = button_data(_action_value(turn))
         url = data.get("u")
         request = AddSlots(
             day=parse_date(str(data["d"]), usage),
@@ -152,7 +166,7 @@ def register(registry: Registry) -> None:
     )
     registry.action(
         re.compile(rf"^{views.PAGE_ACTION}_(next|prev)$"),
-        lambda turn: _browse(turn, _action_int(turn, "page", book_usage()), replace=True),
+        lambda turn: _browse(turn, _action_page(turn), replace=True),
     )
     registry.action(
         re.compile(rf"^{views.CANCEL_ACTION}(_\d+)?$"),

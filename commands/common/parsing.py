@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from commands.common.errors import UsageError
+from commands.common.text import clean_payload
 
 _ID = re.compile(r"^#?(\d{1,9})$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -67,6 +70,22 @@ def button_number(value: object) -> int | None:
     if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_BUTTON_NUMBER)):
         return int(text)
     return None
+
+
+# No list the bot pages through is this long; a larger page number is forged and would overflow an OFFSET.
+MAX_PAGE = 10_000
+
+
+def button_page(value: object) -> int | None:
+    """The page a "Next"/"Previous" button carries, or None (see `button_number`)."""
+    number = button_number(value)
+    return number if number is not None and number <= MAX_PAGE else None
+
+
+def button_data(value: str) -> Any:
+    """A button's JSON value, decoded and cleaned as every payload is (a JSON escape can carry a NUL);
+    ValueError if it is not JSON."""
+    return clean_payload(json.loads(value))
 
 
 def parse_date(token: str, usage: str) -> date:

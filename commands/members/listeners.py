@@ -13,8 +13,10 @@ from bot.kernel.request import Reply, Turn, ViewResult
 from commands.common.actors import get_or_create_member, member_by_slack_id, persisted
 from commands.common.errors import FieldErrors, NotFound
 from commands.common.parsing import button_number
+from commands.common.text import truncate
+from commands.common.timefmt import zone_name
 from commands.members import parse, search, service, views
-from commands.members.fields import FIELDS, check_field
+from commands.members.fields import FIELDS, MAX_NAME, check_field
 from storage.models import Member, Reminder
 
 EXPORT_FILENAME = "cba-profile-export.json"
@@ -237,11 +239,14 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
         return
     profile = user.get("profile") or {}
     if not member.name:
-        member.name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or "")
+        name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or "")
+        member.name = truncate(" ".join(name.split()), MAX_NAME)
     if not member.email:
-        member.email = profile.get("email") or None
-    if user.get("tz"):
-        member.tz = str(user["tz"])
+        email = str(profile.get("email") or "").strip()
+        member.email = email if "@" in email and len(email) <= 320 else None
+    tz = zone_name(user.get("tz"))
+    if tz:
+        member.tz = tz
         member.tz_checked_at = turn.now
     search.index_member(turn.session, member)
     key = f"welcome:member:{member.id}"

@@ -427,6 +427,8 @@ def test_every_button_answers_any_value(world: World, matcher: str | re.Pattern[
     )
     @example(caller=PARTICIPANT, action_id="", value="²", on_home=False)
     @example(caller=PARTICIPANT, action_id="", value="99999999999999999999", on_home=False)
+    @example(caller=PARTICIPANT, action_id="", value="999999999", on_home=False)
+    @example(caller=PARTICIPANT, action_id="", value='{"q": "\\u0000", "p": 0}', on_home=False)
     @example(caller=ORGANISER, action_id="", value='{"c": "CBA3", "p": -1}', on_home=False)
     @example(caller=ORGANISER, action_id="", value='{"q": "", "p": 99999999999999}', on_home=False)
     @example(
@@ -614,6 +616,21 @@ def test_every_event_is_handled_whatever_it_carries(world: World, kind: str) -> 
             "thread_ts": QUESTION_TS,
         }
     )
+    @example(
+        event={
+            "type": "team_join",
+            "user": {
+                "id": "U0NEWBIE",
+                "name": "n" * 300,
+                "real_name": "",
+                "tz": "x" * 65,
+                "deleted": False,
+                "is_bot": False,
+                "profile": {"real_name": "", "display_name": "", "email": "e" * 400},
+            },
+        }
+    )
+    @example(event={"type": "user_change", "user": {"id": PARTICIPANT, "tz": "Mars/Olympus" + "x" * 60}})
     def run(event: dict[str, Any]) -> None:
         world.check(f"event {event!r}", lambda: world.slack.event(event))
 
