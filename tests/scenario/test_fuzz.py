@@ -360,7 +360,12 @@ def test_every_command_answers_any_text(world: World, command: str) -> None:
     @example(caller=ORGANISER, typed="event move 1 0001-01-01 00:00-01:00")
     @example(caller=ORGANISER, typed="due 1 0001-01-01")
     def run(caller: str, typed: str) -> None:
-        world.check(f"{command} {typed!r} as {caller}", lambda: world.slack.command(caller, command, typed, wait=False))
+        what = f"{command} {typed!r} as {caller}"
+        modals = len(world.fake.calls_to("views.open"))
+        answer = world.check(what, lambda: world.slack.command(caller, command, typed, wait=False))
+        opened_a_modal = len(world.fake.calls_to("views.open")) > modals
+        assert answer.text.strip() or opened_a_modal, f"{what}: no answer"
+        assert answer.json.get("response_type") in ("ephemeral", None) or command == "/cba-ask", what
 
     run()
 
