@@ -116,6 +116,21 @@ class Turn:
         return self._zone
 
 
+def clean_request(body: dict[str, Any]) -> None:
+    """Strip control characters, NUL and lone surrogates from everything a user gave (in place), before any
+    feature sees it: command text, button values, form fields, event texts. What the bot wrote itself and
+    Slack sends back (the message a button sits in, a view's blocks) is left as it is: large, and ours."""
+    for key, value in body.items():
+        if key == "message":
+            continue
+        if key == "view" and isinstance(value, dict):
+            for part, inner in value.items():
+                if part != "blocks":
+                    value[part] = clean_payload(inner)
+            continue
+        body[key] = clean_payload(value)
+
+
 def private_metadata(body: dict[str, Any]) -> dict[str, Any]:
     raw = (body.get("view") or {}).get("private_metadata") or ""
     try:
@@ -196,7 +211,7 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         started = time.monotonic()
-        clean_payload(body)
+        clean_request(body)
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
             turn = _open_turn(deps, session, body, client, ack)
@@ -321,7 +336,7 @@ def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler
     the same transaction as what the button changed."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        clean_payload(body)
+        clean_request(body)
 
         def work(session: Session) -> Turn:
             turn = _open_turn(deps, session, body, client, ack)
@@ -348,7 +363,7 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
     """Register a modal submission. Field errors go back onto the fields; the modal stays open."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        clean_payload(body)
+        clean_request(body)
 
         def work(session: Session) -> tuple[Turn, ViewResult]:
             turn = _open_turn(deps, session, body, client, ack)
@@ -387,7 +402,7 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
     """
 
     def listener(body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack) -> None:
-        clean_payload(body)  # `event` is a part of `body`: cleaned with it
+        clean_request(body)  # `event` is a part of `body`: cleaned with it
         event_id = str(body.get("event_id") or "")
 
         def work(session: Session) -> Turn | None:

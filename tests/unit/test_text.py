@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.kernel.request import clean_request
 from commands.common.text import clean_payload, clean_text
 
 
@@ -40,4 +41,23 @@ class TestCleanPayload:
             "text": "set bio hi",
             "actions": [{"value": "1", "n": 3, "none": None}],
             "view": {"state": {"values": {"b": {"a": {"value": "x\ny"}}}}},
+        }
+
+
+class TestCleanRequest:
+    def test_what_users_gave_is_cleaned_and_what_the_bot_wrote_left_alone(self) -> None:
+        body = {
+            "text": "set bio \x00",
+            "actions": [{"value": "\x001"}],
+            "event": {"text": "reply\x00", "message": {"text": "edited\x00"}},
+            "view": {"blocks": [{"text": "ours\x07"}], "state": {"values": {"b": {"a": {"value": "v\x00"}}}}},
+            "message": {"text": "ours\x07", "blocks": []},
+        }
+        clean_request(body)
+        assert body == {
+            "text": "set bio ",
+            "actions": [{"value": "1"}],
+            "event": {"text": "reply", "message": {"text": "edited"}},
+            "view": {"blocks": [{"text": "ours\x07"}], "state": {"values": {"b": {"a": {"value": "v"}}}}},
+            "message": {"text": "ours\x07", "blocks": []},
         }
