@@ -406,7 +406,11 @@ json_value = st.one_of(
     st.lists(json_scalar, max_size=3),
     json_scalar,
 ).map(json.dumps)
-button_value = st.one_of(id_text, st.integers(-(2**40), 2**70).map(str), json_value, free_text, st.none())
+# JSON payloads (buttons, forms, events) can also carry lone surrogates, which no form body can.
+LONE_SURROGATES = st.sampled_from(["lone \ud800 surrogate", "\udfff", "1\udc00"])
+button_value = st.one_of(
+    id_text, st.integers(-(2**40), 2**70).map(str), json_value, free_text, LONE_SURROGATES, st.none()
+)
 
 
 def action_ids(matcher: str | re.Pattern[str]) -> st.SearchStrategy[str]:
@@ -507,7 +511,7 @@ def _field_value(element: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         forged = st.fixed_dictionaries({"text": st.just({"type": "plain_text", "text": "x"}), "value": free_text})
         chosen = st.lists(st.one_of(st.sampled_from(options), forged) if options else forged, max_size=2)
         return chosen.map(lambda picked: {"type": "checkboxes", "selected_options": picked})
-    text_value = st.one_of(st.none(), free_text, PLACEHOLDERS["TEXT-OR-LINK"], day_text, id_text)
+    text_value = st.one_of(st.none(), free_text, PLACEHOLDERS["TEXT-OR-LINK"], day_text, id_text, LONE_SURROGATES)
     return text_value.map(lambda value: {"type": kind or "plain_text_input", "value": value})
 
 
@@ -578,7 +582,7 @@ message_event = st.fixed_dictionaries(
         "channel": st.sampled_from([QUESTIONS_CHANNEL, "C0COHORT3", "D0DM"]),
         "channel_type": st.sampled_from(["channel", "im"]),
         "user": st.sampled_from(CALLERS),
-        "text": free_text,
+        "text": st.one_of(free_text, LONE_SURROGATES),
         "ts": st.sampled_from(["1764000100.000200", "1764000200.000300"]),
         "thread_ts": st.sampled_from([QUESTION_TS, "1764000000.999999", "x"]),
     },
