@@ -162,12 +162,12 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
             from bot.server import SlackWsgiApp, make_server
 
             server = make_server(
-                SlackWsgiApp(bot.app, bot.deps.sessions),
+                SlackWsgiApp(bot.app, bot.deps.sessions, metrics=bot.deps.metrics),
                 host=host,
                 port=settings.port,
                 threads=settings.http_threads,
             )
-            log.info("HTTP mode on %s:%s (POST /slack/events, GET /healthz)", host, settings.port)
+            log.info("HTTP mode on %s:%s (POST /slack/events, GET /healthz, GET /metrics)", host, settings.port)
             try:
                 server.run()
             finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.kernel import reminders, zones
+from bot.kernel import reminders, retention, zones
 from bot.kernel.registry import Registry
 from commands import coaching, events, home, homework, members, questions, reports
 from commands import help as help_feature
@@ -19,6 +19,7 @@ def register_all(registry: Registry) -> None:
     home.register(registry)
     reminders.register(registry)
     zones.register(registry)
+    retention.register(registry)
 
 
 def build_registry() -> Registry:

@@ -330,8 +330,25 @@ def _snapshot_member_counts(session: Session, _context: Any, _instances: Any) ->
         session.info.pop("member_counts_before", None)
         return
     with session.no_autoflush:
+        _lock_members(session, ids)
         before = member_facets(session, ids)
     session.info["member_counts_before"] = (ids, later, before)
+
+
+def _lock_members(session: Session, ids: set[int]) -> None:
+    """On PostgreSQL, lock the members' rows (in id order) before reading what they count for, until the
+    transaction ends. Under READ COMMITTED two transactions changing one member would otherwise both read
+    the state before either committed, and both subtract it: the kept counts would drift. Locked first,
+    the second one waits and then reads the first one's committed state (its next statement's snapshot).
+    SQLite needs nothing: one writer at a time, and a deferred reader that fell behind a writer is refused
+    its write (and the request runs again)."""
+    if not ids or session.connection().dialect.name != "postgresql":
+        return
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        session.execute(
+            select(Member.id).where(Member.id.in_(ordered[start : start + 500])).order_by(Member.id).with_for_update()
+        )
 
 
 @event.listens_for(Session, "after_flush")

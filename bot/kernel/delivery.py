@@ -39,7 +39,7 @@ import time
 import urllib.error
 import uuid
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kernel.deps import Deps
 from bot.kernel.kinds import EPHEMERAL, POST, UPLOAD, DeliveredHook, Outgoing, Renderer, Skip
+from bot.kernel.metrics import DELIVERY_OUTCOMES, Metrics, slack_error_labels
 from bot.kernel.slack_client import make_client
 from bot.kernel.slack_send import send
 from storage.models import Reminder
@@ -141,11 +142,17 @@ class DeliveryReport:
     rate_limited: int = 0
     lost_lease: int = 0
     errors: dict[int, str] = field(default_factory=dict)
+    # (method, code) of each error Slack answered, for GET /metrics.
+    slack_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def merge(self, other: DeliveryReport) -> None:
         for name in ("claimed", "sent", "skipped", "failed", "retried", "rate_limited", "lost_lease"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.update(other.errors)
+        self.slack_errors.update(other.slack_errors)
+
+    def count_in(self, metrics: Metrics) -> None:
+        metrics.deliveries({name: getattr(self, name) for name in DELIVERY_OUTCOMES}, self.slack_errors)
 
 
 @dataclass
@@ -572,6 +579,7 @@ class _Sender:
         try:
             sent = send(batch.client, claimed.recipient, message)
         except SlackApiError as exc:
+            self.report.slack_errors[slack_error_labels(exc, message.method)] += 1
             return self._slack_error(claimed, exc)
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             self.retry_or_fail(claimed, f"connection error: {type(exc).__name__}")
@@ -769,6 +777,9 @@ def deliver_due(
         for lane in lanes:
             lane.close()
         link.close()
+        metrics = getattr(parts, "metrics", None)
+        if isinstance(metrics, Metrics):
+            report.count_in(metrics)
     if report.claimed:
         log.info(
             "reminders: %s sent, %s skipped, %s failed, %s to retry, %s rate-limited, %s lost leases",

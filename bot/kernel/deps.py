@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kernel.kinds import DeliveredHook, Renderer
+from bot.kernel.metrics import Metrics
 from bot.kernel.registry import Registry
 from bot.kernel.settings import Settings
 
@@ -31,6 +32,11 @@ class Deps:
     clock: Callable[[], datetime] = system_clock
     registry: Registry = field(default_factory=Registry)
     courier: Courier | None = None
+    # This bot's counters and its registry for GET /metrics (never prometheus_client's global one).
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        self.metrics.watch_outbox(self.sessions, lambda: self.clock())
 
     @property
     def renderers(self) -> Mapping[str, Renderer]:

@@ -19,6 +19,7 @@ from storage.models import Member
 
 if TYPE_CHECKING:
     from bot.kernel.deps import Deps
+    from bot.kernel.erasure import Erasure
     from bot.kernel.kinds import DeliveredHook, Renderer
     from bot.kernel.request import ActionHandler, CommandHandler, EventHandler, Reply, Turn, ViewHandler
 
@@ -31,9 +32,20 @@ DemoStep = Callable[[Session, datetime, dict[str, Member]], None]
 Exporter = Callable[[Session, str | None], Iterable[Sequence[Any]]]
 # `fn(session, member)` -> JSON-able data for `/cba-profile export`.
 ExportSection = Callable[[Session, Member], Any]
-# `fn(session, member, now)`: runs before a member's personal data is erased.
-ErasureStep = Callable[[Session, Member, datetime], None]
+# `fn(erasure)`: a feature's part of erasing one member (see bot.kernel.erasure).
+EraseFn = Callable[["Erasure"], None]
 ActionMatcher = str | re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class ErasureStep:
+    """A feature's part of `/cba-profile delete`, and the tables it answers for (every table that holds
+    member data must be some step's: tests/unit/test_erasure_contract.py)."""
+
+    name: str
+    fn: EraseFn
+    tables: frozenset[str]
+    order: int = 100
 
 
 @dataclass(frozen=True)
@@ -106,11 +118,17 @@ class Registry:
         self.delivered[kind] = hook
 
     def export_section(self, name: str, fn: ExportSection) -> None:
+        """`fn(session, member)` gives the part `name` of the member's `/cba-profile export` file."""
         _unique(self.export_sections, name, "export section")
         self.export_sections[name] = fn
 
-    def erasure_step(self, fn: ErasureStep) -> None:
-        self.erasure_steps.append(fn)
+    def erasure_step(self, name: str, fn: EraseFn, *, tables: Iterable[str], order: int = 100) -> None:
+        """`fn(erasure)` erases what the feature stores about a member, in `tables` (those it answers for);
+        lowest `order` first (the profile goes first, so that every later notice names a former member)."""
+        if any(step.name == name for step in self.erasure_steps):
+            raise ValueError(f"erasure step {name!r} registered twice")
+        self.erasure_steps.append(ErasureStep(name, fn, frozenset(tables), order))
+        self.erasure_steps.sort(key=lambda step: step.order)
 
 
 def _unique(table: dict[str, Any], key: str, what: str) -> None:

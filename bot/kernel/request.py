@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from bot.kernel import outbox
 from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
+from bot.kernel.metrics import slack_error_labels
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors, UsageError
 from commands.common.text import clean_payload, truncate
@@ -175,6 +176,9 @@ def _run_after(turn: Turn) -> None:
     for fn in turn._after:
         try:
             fn()
+        except SlackApiError as exc:
+            turn.deps.metrics.slack_error(*slack_error_labels(exc, "after commit"))
+            log.exception("a follow-up after commit failed")
         except Exception:
             log.exception("a follow-up after commit failed")
 
@@ -226,28 +230,31 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
 
         turn: Turn | None = None
         reply: Reply | None = None
+        outcome = "answered"
         try:
             turn, reply = transact(deps, work)
         except CbaError as exc:
-            reply, turn = Reply(exc.user_text()), None
+            reply, turn, outcome = Reply(exc.user_text()), None, "refused"
         except Exception:
             ref = _ref()
             log.exception("command %s failed (ref %s)", name, ref)
-            reply, turn = Reply(_apology(ref)), None
+            reply, turn, outcome = Reply(_apology(ref)), None, "error"
         if turn is not None:
             _run_after(turn)
-        _answer_command(deps, ack, body, reply, started, name)
+        if _answer_command(deps, ack, body, reply, started, name) and outcome != "error":
+            outcome = "late"
+        deps.metrics.request("command", name, outcome, started)
 
     app.command(name)(listener)
 
 
-def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], reply: Reply | None, started: float, name: str) -> None:
-    """The answer is the acknowledgement; if it is too late for Slack, it goes to the response_url."""
+def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], reply: Reply | None, started: float, name: str) -> bool:
+    """The answer is the acknowledgement; if it is too late for Slack, it goes to the response_url (True)."""
     if ack.response is not None:
-        return
+        return False
     if reply is None:
         ack()
-        return
+        return False
     kwargs = _reply_kwargs(reply, name)
     late = time.monotonic() - started > ACK_BUDGET_SECONDS
     response_url = str(body.get("response_url") or "")
@@ -257,8 +264,9 @@ def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], reply: Reply | N
         )
         _queue_reply(deps, body, reply)
         ack()
-        return
+        return True
     ack(response_type="in_channel" if reply.in_channel else "ephemeral", **kwargs)
+    return False
 
 
 def _reply_kwargs(reply: Reply, name: str) -> dict[str, Any]:
@@ -310,20 +318,23 @@ def _queue_reply(deps: Deps, body: dict[str, Any], reply: Reply) -> None:
         deps.courier.wake()
 
 
-def _transact_or_answer(deps: Deps, body: dict[str, Any], what: str, work: Callable[[Session], T]) -> T | None:
-    """The request's transaction; a refusal or a failure is answered through the outbox (and gives None).
-    Field errors are the caller's to answer: they go back onto the modal's fields."""
+def _transact_or_answer(
+    deps: Deps, body: dict[str, Any], what: str, work: Callable[[Session], T]
+) -> tuple[T | None, str]:
+    """The request's transaction and its outcome; a refusal or a failure is answered through the outbox
+    (and gives None). Field errors are the caller's to answer: they go back onto the modal's fields."""
     try:
-        return transact(deps, work)
+        return transact(deps, work), "answered"
     except FieldErrors:
         raise
     except CbaError as exc:
         _queue_reply(deps, body, Reply(exc.user_text()))
+        return None, "refused"
     except Exception:
         ref = _ref()
         log.exception("%s failed (ref %s)", what, ref)
         _queue_reply(deps, body, Reply(_apology(ref)))
-    return None
+    return None, "error"
 
 
 # --- buttons and other block actions -----------------------------------------------------------
@@ -334,9 +345,11 @@ ActionHandler = Callable[[Turn], Reply | None]
 def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler) -> None:
     """Register a block action: acknowledged empty; the answer follows through the outbox, written in
     the same transaction as what the button changed."""
+    name = str(getattr(action_id, "pattern", action_id))
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         clean_request(body)
+        started = time.monotonic()
 
         def work(session: Session) -> Turn:
             turn = _open_turn(deps, session, body, client, ack)
@@ -345,11 +358,12 @@ def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler
                 _queue_reply_in(session, deps, body, reply)
             return turn
 
-        turn = _transact_or_answer(deps, body, f"action {action_id}", work)
+        turn, outcome = _transact_or_answer(deps, body, f"action {action_id}", work)
         if turn is not None:
             _run_after(turn)
         if ack.response is None:
             ack()
+        deps.metrics.request("action", name, outcome, started)
 
     app.action(action_id)(listener)
 
@@ -364,6 +378,7 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         clean_request(body)
+        started = time.monotonic()
 
         def work(session: Session) -> tuple[Turn, ViewResult]:
             turn = _open_turn(deps, session, body, client, ack)
@@ -373,9 +388,10 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
             return turn, result
 
         try:
-            done = _transact_or_answer(deps, body, f"view {callback_id}", work)
+            done, outcome = _transact_or_answer(deps, body, f"view {callback_id}", work)
         except FieldErrors as exc:
             ack(response_action="errors", errors=exc.errors)
+            deps.metrics.request("view", callback_id, "refused", started)
             return
         turn, result = done if done is not None else (None, ViewResult())
         if turn is not None:
@@ -385,6 +401,7 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
                 ack(response_action="update", view=result.update)
             else:
                 ack()
+        deps.metrics.request("view", callback_id, outcome, started)
 
     app.view(callback_id)(listener)
 
@@ -401,34 +418,45 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
     failed attempt leaves no mark and the retry gets its chance.
     """
 
+    name = str(event_type.get("type") if isinstance(event_type, dict) else event_type)
+
     def listener(body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack) -> None:
         clean_request(body)  # `event` is a part of `body`: cleaned with it
-        event_id = str(body.get("event_id") or "")
-
-        def work(session: Session) -> Turn | None:
-            if event_id:
-                if session.get(ProcessedEvent, event_id) is not None:
-                    return None
-                session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
-                session.flush()
-            turn = _open_turn(deps, session, body, client, ack, create=False)
-            handler(turn, event)
-            return turn
-
-        turn: Turn | None = None
-        try:
-            turn = transact(deps, work)
-            if turn is None:
-                return
-        except IntegrityError:
-            log.info("event %s was handled concurrently; skipped", event_id)
-            return
-        except CbaError as exc:
-            log.info("event %s refused: %s", event_id, exc.message)
-            return
-        except Exception:
-            log.exception("event %s failed (ref %s)", event_id, _ref())
-            return
-        _run_after(turn)
+        started = time.monotonic()
+        outcome = _handle_event(deps, body, event, client, ack, handler)
+        deps.metrics.request("event", name, outcome, started)
 
     app.event(event_type)(listener)
+
+
+def _handle_event(
+    deps: Deps, body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack, handler: EventHandler
+) -> str:
+    """Handle one delivery of an event; its outcome (for the metrics)."""
+    event_id = str(body.get("event_id") or "")
+
+    def work(session: Session) -> Turn | None:
+        if event_id:
+            if session.get(ProcessedEvent, event_id) is not None:
+                return None
+            session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
+            session.flush()
+        turn = _open_turn(deps, session, body, client, ack, create=False)
+        handler(turn, event)
+        return turn
+
+    try:
+        turn = transact(deps, work)
+        if turn is None:
+            return "duplicate"
+    except IntegrityError:
+        log.info("event %s was handled concurrently; skipped", event_id)
+        return "duplicate"
+    except CbaError as exc:
+        log.info("event %s refused: %s", event_id, exc.message)
+        return "refused"
+    except Exception:
+        log.exception("event %s failed (ref %s)", event_id, _ref())
+        return "error"
+    _run_after(turn)
+    return "answered"

@@ -141,6 +141,7 @@ class Settings:
     http_threads: int = 16
     tick_seconds: int = 30
     senders: int = 4
+    retention_days: int = 90
     log_level: str = "INFO"
 
     @property
@@ -198,5 +199,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         http_threads=_positive_int(env, "CBA_HTTP_THREADS", 16),
         tick_seconds=_positive_int(env, "CBA_TICK_SECONDS", 30),
         senders=_positive_int(env, "CBA_SENDERS", 4),
+        retention_days=_positive_int(env, "CBA_RETENTION_DAYS", 90),
         log_level=level,
     )

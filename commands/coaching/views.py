@@ -292,7 +292,9 @@ def booking_dm(cal: CalendarBooking, *, to: str, zone: ZoneInfo, slot_id: int) -
 def cancellation_dm(result: Cancelled, *, to: str, zone: ZoneInfo) -> str:
     cal = result.calendar
     when_text = slack_date(cal.starts_at, zone)
-    if result.slot_removed:
+    if result.by == "erased":
+        cause = ("the participant's" if to == "coach" else "the coach's") + " data was erased at their request"
+    elif result.slot_removed:
         cause = "the coach withdrew the slot"
     elif result.by == "participant":
         cause = "the participant cancelled"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.kernel.registry import Registry
-from commands.events import demo, exports, listeners, reminders, replan, service
+from commands.events import demo, exports, listeners, privacy, reminders, replan, service
 
 
 def register(registry: Registry) -> None:
@@ -12,3 +12,4 @@ def register(registry: Registry) -> None:
     registry.tick("event-reminders-replan", replan.replan_future_events)
     registry.exporter("attendance", exports.export_attendance)
     registry.demo_step(demo.programme_days)
+    privacy.register(registry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.kernel.registry import Registry
-from commands.homework import demo, export, listeners, reminders, replan, service, views
+from commands.homework import demo, export, listeners, privacy, reminders, replan, service, views
 
 
 def register(registry: Registry) -> None:
@@ -15,3 +15,4 @@ def register(registry: Registry) -> None:
     registry.tick("homework-reminders-replan", replan.replan_open_assignments)
     registry.exporter("homework", export.export_homework)
     registry.demo_step(demo.demo_homework)
+    privacy.register(registry)

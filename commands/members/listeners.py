@@ -142,7 +142,7 @@ def open_profile_action(turn: Turn) -> Reply | None:
 
 
 def erase_action(turn: Turn) -> Reply:
-    member = service.erase(turn.session, turn.actor, turn.now, turn.deps.registry.erasure_steps)
+    member = service.erase(turn.session, turn.actor, turn.now, turn.deps.registry.erasure_steps, turn.deps.settings)
     return Reply(
         f":wastebasket: Your personal data was erased (member #{member.id} now shows as “{service.ERASED_NAME}”).",
         replace_original=True,

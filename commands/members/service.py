@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, bindparam, cast, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from bot.kernel.erasure import Erasure
+from bot.kernel.settings import Settings
 from commands.common.actors import Actor, member_by_slack_id
 from commands.common.audit import audit
 from commands.common.errors import NotFound, UsageError
@@ -118,79 +119,114 @@ def _iso(value: datetime | None) -> str | None:
 def personal_data(
     session: Session, member: Member, now: datetime, sections: Mapping[str, ExportSection] | None = None
 ) -> dict[str, Any]:
-    """Everything the bot stores about one member, as JSON-able data."""
-    data: dict[str, Any] = {
-        "exported_at": now.isoformat(),
-        "profile": {
-            "member_id": member.id,
-            "slack_id": member.slack_id,
-            "name": member.name,
-            "email": member.email,
-            "time_zone": member.tz,
-            "organisation": member.organisation,
-            "country": member.country,
-            "region": member.region,
-            "sectors": list(member.sectors),
-            "expertise": list(member.expertise),
-            "bio": member.bio,
-            "linkedin": member.linkedin,
-            "eccp": member.eccp,
-            "visible": member.visible,
-            "visible_since": _iso(member.visible_since),
-            "questions": member.accepts_questions,
-            "created_at": _iso(member.created_at),
-        },
-        "roles": [
-            {
-                "role": grant.role,
-                "cohort": grant.cohort.code if grant.cohort else None,
-                "granted_at": _iso(grant.granted_at),
-            }
-            for grant in session.scalars(select(RoleGrant).where(RoleGrant.member_id == member.id))
-        ],
-        "audit_log": [
-            {"at": _iso(entry.at), "action": entry.action, "subject": entry.subject, "details": entry.details}
-            for entry in session.scalars(
-                select(AuditEntry).where(AuditEntry.actor_id == member.id).order_by(AuditEntry.id)
-            )
-        ],
-        "reminders": [
-            {"kind": row.kind, "due_at": _iso(row.due_at), "status": row.status, "sent_at": _iso(row.sent_at)}
-            for row in session.scalars(
-                select(Reminder).where(Reminder.recipient == member.slack_id).order_by(Reminder.id)
-            )
-        ]
-        if member.slack_id
-        else [],
-    }
-    for name, section in sorted((sections or {}).items()):
-        data[name] = section(session, member)
+    """Everything the bot stores about one member, as JSON-able data: each feature's export section
+    (the profile and roles first)."""
+    data: dict[str, Any] = {"exported_at": now.isoformat()}
+    named = dict(sections or {})
+    for name in [*(first for first in FIRST_SECTIONS if first in named), *sorted(set(named) - set(FIRST_SECTIONS))]:
+        data[name] = named[name](session, member)
     return data
+
+
+FIRST_SECTIONS = ("profile", "roles")
+
+
+def profile_section(session: Session, member: Member) -> dict[str, Any]:
+    return {
+        "member_id": member.id,
+        "slack_id": member.slack_id,
+        "name": member.name,
+        "email": member.email,
+        "time_zone": member.tz,
+        "organisation": member.organisation,
+        "country": member.country,
+        "region": member.region,
+        "sectors": list(member.sectors),
+        "expertise": list(member.expertise),
+        "bio": member.bio,
+        "linkedin": member.linkedin,
+        "eccp": member.eccp,
+        "visible": member.visible,
+        "visible_since": _iso(member.visible_since),
+        "questions": member.accepts_questions,
+        "created_at": _iso(member.created_at),
+    }
+
+
+def roles_section(session: Session, member: Member) -> list[dict[str, Any]]:
+    return [
+        {
+            "role": grant.role,
+            "cohort": grant.cohort.code if grant.cohort else None,
+            "granted_at": _iso(grant.granted_at),
+        }
+        for grant in session.scalars(select(RoleGrant).where(RoleGrant.member_id == member.id).order_by(RoleGrant.id))
+    ]
+
+
+def audit_section(session: Session, member: Member) -> list[dict[str, Any]]:
+    """Entries the member made and entries about them (their roles, their import)."""
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(or_(AuditEntry.actor_id == member.id, AuditEntry.subject == f"member #{member.id}"))
+        .order_by(AuditEntry.id)
+    )
+    return [
+        {
+            "at": _iso(entry.at),
+            "by_me": entry.actor_id == member.id,
+            "action": entry.action,
+            "subject": entry.subject,
+            "details": entry.details,
+        }
+        for entry in entries
+    ]
+
+
+def messages_section(session: Session, member: Member) -> list[dict[str, Any]]:
+    """Reminders and every other message addressed to the member (the outbox), with what they said."""
+    if not member.slack_id:
+        return []
+    rows = session.scalars(select(Reminder).where(Reminder.recipient == member.slack_id).order_by(Reminder.id))
+    return [
+        {
+            "kind": row.kind,
+            "method": row.method,
+            "due_at": _iso(row.due_at),
+            "status": row.status,
+            "sent_at": _iso(row.sent_at),
+            "text": (row.payload or {}).get("text") or None,
+            "file": ((row.payload or {}).get("args") or {}).get("filename"),
+        }
+        for row in rows
+    ]
 
 
 # --- erasure -----------------------------------------------------------------------------------
 
 
-def erase(session: Session, actor: Actor, now: datetime, steps: Sequence[ErasureStep] = ()) -> Member:
-    """Erase the actor's personal data (GDPR Art. 17). The row and its id stay, so counts stay right."""
+def erase(
+    session: Session, actor: Actor, now: datetime, steps: Sequence[ErasureStep] = (), settings: Settings | None = None
+) -> Member:
+    """Erase the actor's personal data (GDPR Art. 17): every feature's step, then the outbox and the audit
+    log (`Erasure.finish`). The row and its id stay, so counts stay right and show "former member"."""
     member = actor.member
     if member.erased_at is not None:
         raise UsageError("Your personal data has already been erased.")
+    erasure = Erasure.of(session, member, now, settings)
     for step in steps:
-        step(session, member, now)
-    slack_id = member.slack_id
-    if slack_id:
-        for reminder in session.scalars(select(Reminder).where(Reminder.recipient == slack_id)):
-            if reminder.status in ("pending", "claimed"):
-                reminder.status = "cancelled"
-            reminder.recipient = "erased"
-            reminder.dedupe_key = f"erased:{reminder.id}"
-            reminder.slack_channel = None
-            reminder.slack_ts = None
-            reminder.slack_permalink = None
-            reminder.claimed_by = None
-            reminder.payload = None  # what was sent to them: their export, their name in a welcome…
-    _scrub_sent_mentions(session, member)
+        step.fn(erasure)
+    if not any(step.fn is erase_profile for step in steps):
+        erase_profile(erasure)  # (a registry without the members feature's step: tests of the service alone)
+    erasure.finish()
+    audit(session, member, "member.erase", f"member #{member.id}")
+    return member
+
+
+def erase_profile(erasure: Erasure) -> None:
+    """The members feature's step, run first: the profile, its search rows; the roles stay (counts)."""
+    member = erasure.member
+    erasure.forget(member.bio, member.organisation, member.linkedin, member.eccp)
     member.name = ERASED_NAME
     member.slack_id = None
     member.email = None
@@ -207,32 +243,9 @@ def erase(session: Session, actor: Actor, now: datetime, steps: Sequence[Erasure
     member.visible = False
     member.visible_since = None
     member.accepts_questions = False
-    member.erased_at = now
-    index_member(session, member)
-    audit(session, member, "member.erase", f"member #{member.id}")
-    return member
-
-
-def _scrub_sent_mentions(session: Session, member: Member) -> None:
-    """Messages already sent to others keep no copy of the member's Slack ID, e-mail or name.
-
-    Pending ones are left to the features that queued them (their erasure steps cancel or reword them).
-    """
-    needles = [member.slack_id or "", member.email or ""]
-    name = member.name.strip()
-    if len(name) >= 4:  # shorter names would match unrelated words
-        needles += [name, json.dumps(name)[1:-1]]  # as typed, and as the JSON column stores it (\u00e1)
-    stored = cast(Reminder.payload, Text)
-    mentions = [stored.contains(needle, autoescape=True) for needle in needles if needle]
-    if not mentions:
-        return
-    for reminder in session.scalars(
-        select(Reminder).where(
-            Reminder.status.not_in(("pending", "claimed")), Reminder.payload.is_not(None), or_(*mentions)
-        )
-    ):
-        reminder.payload = None
-        reminder.slack_permalink = None
+    member.erased_at = erasure.now
+    index_member(erasure.session, member)
+    erasure.session.flush()
 
 
 # --- roles -------------------------------------------------------------------------------------

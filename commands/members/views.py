@@ -299,6 +299,8 @@ def export_summary(data: dict[str, Any]) -> str:
     for name, value in data.items():
         if name in ("profile", "roles", "exported_at"):
             continue
-        count = len(value) if isinstance(value, list | dict) else 1
-        lines.append(f"• {name.replace('_', ' ')}: {count} record{'s' if count != 1 else ''}")
+        parts = value.items() if isinstance(value, dict) else [(name, value)]
+        for part, records in parts:
+            count = len(records) if isinstance(records, list | dict) else 1
+            lines.append(f"• {part.replace('_', ' ')}: {count} record{'s' if count != 1 else ''}")
     return truncate("\n".join(lines), 3900)

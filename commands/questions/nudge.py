@@ -29,7 +29,9 @@ def render_nudge(session: Session, reminder: Reminder, now: datetime, zone: Zone
         return Skip("the question was already brought up again")
     if not question.message_ts:
         return Skip("the question was never posted to the channel")
-    text, blocks = views.nudge_message(question, service.routed_members(session, question.id), now)
+    # The nudge is posted in the channel: only alumni who show themselves in the directory are named there.
+    named = [member for member in service.routed_members(session, question.id) if member.visible]
+    text, blocks = views.nudge_message(question, named, now)
     return Outgoing(text, [block.to_dict() for block in blocks])
 
 

@@ -739,6 +739,8 @@ class TestNudge:
         people: dict,
         clock: Clock,
     ) -> None:
+        with sessions.begin() as session:
+            session.scalars(select(Member).where(Member.slack_id == "U0JAN")).one().visible = True
         ask(slack, ASKER, QUESTION)
         clock.advance(timedelta(hours=48))
         first = self._nudge(sessions, clock.now)
@@ -791,6 +793,31 @@ class TestNudge:
         assert len([m for m in channel_posts(fake_slack) if "still has no answer" in m.text]) == 1
         tries = [c for c in fake_slack.calls_to("chat.postMessage") if "still has no answer" in str(c.args.get("text"))]
         assert len(tries) == 2  # the failed one and the one delivered
+
+    def test_names_in_the_channel_only_the_alumni_who_are_visible_in_the_directory(
+        self, slack: SlackDriver, bot: Bot, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
+    ) -> None:
+        fake_slack.add_channel(QUESTIONS_CHANNEL, "ask-alumni")
+        with sessions.begin() as session:
+            make_person(session, fake_slack, ASKER, ASKER_NAME, "participant")
+            shown = make_alumni(session, fake_slack, "U0SHOWN", "Sofia Shown", expertise=["funding"])
+            make_alumni(session, fake_slack, "U0HIDDEN", "Hugo Hidden", expertise=["funding"])
+            shown.visible = True
+        assert "asking 2 alumni" in ask(slack, ASKER, QUESTION).text  # a hidden alumnus is still asked by DM
+        assert any("question #1" in m.text for m in fake_slack.dms_to("U0HIDDEN"))
+        clock.advance(timedelta(hours=48))
+        tick(bot.deps)
+
+        [nudge] = [m for m in channel_posts(fake_slack) if "still has no answer" in m.text]
+        posted = json.dumps(nudge.blocks) + nudge.text
+        assert "<@U0SHOWN>" in posted
+        assert "U0HIDDEN" not in posted
+        assert "Hugo" not in posted
+        assert not any(
+            "U0HIDDEN" in dumped(call)
+            for call in fake_slack.calls_to("chat.postMessage")
+            if call.args.get("channel") == QUESTIONS_CHANNEL
+        )
 
     def test_an_answered_question_is_not_brought_up(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict, clock: Clock

@@ -37,6 +37,7 @@ class TestLoadSettings:
         assert settings.min_booking_notice == timedelta(hours=12)
         assert settings.slack_api_url == "https://slack.com/api/"
         assert settings.port == 3000
+        assert settings.retention_days == 90
 
     def test_reads_every_variable(self) -> None:
         settings = load_settings(
@@ -52,6 +53,7 @@ class TestLoadSettings:
                 "PORT": "8080",
                 "CBA_MAX_ACTIVE_BOOKINGS": "3",
                 "CBA_MIN_BOOKING_NOTICE": "6h",
+                "CBA_RETENTION_DAYS": "30",
             }
         )
         assert settings.database_url == "postgresql+psycopg://u:p@db/cba"
@@ -61,6 +63,7 @@ class TestLoadSettings:
         assert settings.port == 8080
         assert settings.max_active_bookings == 3
         assert settings.min_booking_notice == timedelta(hours=6)
+        assert settings.retention_days == 30
         assert settings.zone.key == "Europe/Rome"
 
     @pytest.mark.parametrize(
@@ -75,6 +78,7 @@ class TestLoadSettings:
             ("CBA_COACHING_REMINDERS", ","),
             ("CBA_QUESTION_NUDGE", "2 days"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
+            ("CBA_RETENTION_DAYS", "0"),
             ("PORT", "99999"),
             ("SLACK_API_URL", "ftp://x"),
         ],

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from commands.common.actors import Actor
 from commands.members.fields import FieldValue
@@ -17,6 +24,8 @@ from tests.factories import make_cohort, make_member
 from tests.factories_members import make_profile
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+THREADS = 6
+ROUNDS = 25
 
 
 def assert_kept(session: Session) -> None:
@@ -110,3 +119,51 @@ class TestKeptCounts:
         assert session.scalar(select(MemberSortKey.visible).where(MemberSortKey.member_id == bob.id)) is True
         member.roles.clear()
         assert_kept(session)
+
+
+class TestConcurrentChanges:
+    # Two transactions removing one grant: the second deletes nothing (SQLAlchemy warns) and counts nothing.
+    @pytest.mark.filterwarnings("ignore:DELETE statement on table:sqlalchemy.exc.SAWarning")
+    def test_stay_exact_when_transactions_change_the_same_members_at_once(
+        self, sessions: sessionmaker[Session]
+    ) -> None:
+        """Profile and role changes from several threads, each its own transaction (on PostgreSQL, READ
+        COMMITTED: they overlap), touching the same few members; afterwards the kept rows equal a recount."""
+        with sessions.begin() as session:
+            cohorts = [make_cohort(session, code).id for code in ("CBA1", "CBA2")]
+            ids = [
+                make_profile(session, f"U0C{n}", f"Member {n}", "participant", country="IT", visible=False).id
+                for n in range(3)
+            ]
+        countries = ("IT", "FR", "DE", None)
+        start = threading.Barrier(THREADS)
+
+        def change(worker: int) -> None:
+            chooser = random.Random(worker)
+            start.wait()
+            for _ in range(ROUNDS):
+                try:
+                    with sessions.begin() as session:
+                        member = session.get(Member, chooser.choice(ids))
+                        assert member is not None
+                        what = chooser.randrange(3)
+                        if what == 0:
+                            apply_fields(session, member, [FieldValue("visible", not member.visible)], NOW)
+                        elif what == 1:
+                            apply_fields(session, member, [FieldValue("country", chooser.choice(countries))], NOW)
+                        else:
+                            grants = [grant for grant in member.roles if grant.role == "alumni"]
+                            if grants:
+                                member.roles.remove(grants[0])
+                            else:
+                                member.roles.append(RoleGrant(role="alumni", cohort_id=chooser.choice(cohorts)))
+                        session.flush()
+                        time.sleep(0.002)  # the rest of a request's work: others read and write meanwhile
+                except (DBAPIError, StaleDataError):
+                    pass  # a concurrent transaction won (a deleted grant, a deadlock): this one changed nothing
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(change, range(THREADS)))
+
+        with sessions() as session:
+            assert kept_counts(session) == tally_members(session)
