@@ -5,9 +5,11 @@ Whatever comes in: an answer, never the apology for an internal error, no except
 and a refusal changes nothing (every row of every table compared before and after).
 
 Each example starts from the same small world (a cohort with an organiser, a participant, a coach and an
-alumnus, a slot, a booking, an assignment, a submission, a question, a programme day), rebuilt cheaply
-between examples. Runs are derandomised, so CI sees the same examples every time; set
-`CBA_FUZZ_SCALE=10` for a longer local hunt (a new crash then becomes an `@example` here and a fix).
+alumnus, a slot, a booking, an assignment, a submission, a question, a programme day), rebuilt after an
+example that changed it (most are refusals, which must change nothing anyway). Every caller holds a role.
+Runs are derandomised, so CI sees the same examples every time; `CBA_FUZZ_SCALE=10` hunts ten times longer
+(a crash it finds gets fixed, and its input becomes an `@example` here). Slack's one-post-a-second pacing
+is switched off here: it is not under test, and would make a booking cost a second.
 """
 
 from __future__ import annotations
@@ -144,7 +146,6 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
             raise
 
     monkeypatch.setattr(kernel_request, "transact", observed)
-    # Slack's one-post-a-second pacing is not under test here, and would make every booking cost a second.
     unpaced = delivery.Pacer
     monkeypatch.setattr(delivery, "Pacer", lambda: unpaced(interval=0))
     handler = _Failures(seen)
