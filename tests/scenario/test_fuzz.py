@@ -146,7 +146,7 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
             raise
 
     monkeypatch.setattr(kernel_request, "transact", observed)
-    unpaced = delivery.Pacer
+    unpaced = delivery.Pacer  # no one-post-a-second pacing (see the module's docstring)
     monkeypatch.setattr(delivery, "Pacer", lambda: unpaced(interval=0))
     handler = _Failures(seen)
     loggers = [logging.getLogger(name) for name in ("bot", "commands", "storage")]
