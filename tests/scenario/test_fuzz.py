@@ -360,6 +360,7 @@ def test_every_command_answers_any_text(world: World, command: str) -> None:
     @example(caller=ORGANISER, typed="event add CBA3 online 9999-12-31 22:00-23:59 Late")
     @example(caller=ORGANISER, typed="event move 1 0001-01-01 00:00-01:00")
     @example(caller=ORGANISER, typed="due 1 0001-01-01")
+    @example(caller=ORGANISER, typed="deliveries ²")
     def run(caller: str, typed: str) -> None:
         what = f"{command} {typed!r} as {caller}"
         modals = len(world.fake.calls_to("views.open"))
