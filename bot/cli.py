@@ -162,7 +162,12 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
             from bot.server import SlackWsgiApp, make_server
 
             server = make_server(
-                SlackWsgiApp(bot.app, bot.deps.sessions, metrics=bot.deps.metrics),
+                SlackWsgiApp(
+                    bot.app,
+                    bot.deps.sessions,
+                    signing_secret=settings.slack_signing_secret,
+                    metrics=bot.deps.metrics,
+                ),
                 host=host,
                 port=settings.port,
                 threads=settings.http_threads,

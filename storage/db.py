@@ -8,10 +8,17 @@ sleeping in SQLite's busy handler (1, 2, 5 … 100 ms). A deferred transaction t
 first write; if another writer committed since it began reading, SQLite refuses the upgrade
 (SQLITE_BUSY_SNAPSHOT) and the caller retries once with BEGIN IMMEDIATE (`is_write_conflict`).
 One process per SQLite file; PostgreSQL for several.
+
+Privacy (SPEC §3: logs never carry message bodies or SQL parameters): every engine hides its SQL
+parameters from logs and error messages (`hide_parameters=True`), its DEBUG log shows no fetched row,
+and PostgreSQL errors keep only what names the failure (SQLSTATE, table, column, constraint): the
+server's own text may quote the row ("DETAIL: Failing row contains (…)", "Key (email)=(…)"). Code that
+needs the details reads them from the driver's exception (`error.orig.diag`), which is left intact.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,7 +27,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,9 +72,13 @@ def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> E
         raise ValueError("a database pool needs at least one connection")
     kwargs.setdefault("pool_size", min(total, IDLE_CONNECTIONS[backend]))
     kwargs.setdefault("max_overflow", max(0, total - kwargs["pool_size"]))
+    kwargs.setdefault("hide_parameters", True)
+    _hide_logged_rows()
     if backend != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "handle_error", _terse_postgresql_error)
+        return engine
     if parsed.database in (None, "", ":memory:"):
         raise ValueError("use a SQLite file, not an in-memory database: the bot runs on several threads")
     # A pool of connections, each used by one thread at a time: opening a connection and running the
@@ -75,6 +86,44 @@ def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> E
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
     _harden_sqlite(engine)
     return engine
+
+
+class _HideRows(logging.Filter):
+    """SQLAlchemy logs each fetched row at DEBUG ("Row (…)"), texts included: keep the line, not the row."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Row %r":
+            record.msg, record.args = "Row [hidden]", ()
+        return True
+
+
+_ROW_FILTER = _HideRows()
+
+
+def _hide_logged_rows() -> None:
+    # The logger every engine logs through unless created with `echo` (then an instance logger below it).
+    for name in ("sqlalchemy.engine.Engine", "sqlalchemy.engine"):
+        logging.getLogger(name).addFilter(_ROW_FILTER)  # once: addFilter ignores a filter already there
+
+
+def _terse_postgresql_error(context: ExceptionContext) -> None:
+    """Rewrite a PostgreSQL error's message (and SQLAlchemy's wrapper of it) to name the failure only."""
+    original = context.original_exception
+    diag = getattr(original, "diag", None)
+    if diag is None:
+        return
+    fields = (
+        ("SQLSTATE", diag.sqlstate),
+        ("table", diag.table_name),
+        ("column", diag.column_name),
+        ("constraint", diag.constraint_name),
+    )
+    terse = ", ".join(f"{name} {value}" for name, value in fields if value)
+    original.args = (terse,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        kind = type(original)
+        wrapped.args = (f"({kind.__module__}.{kind.__qualname__}) {terse}",)
 
 
 def _harden_sqlite(engine: Engine) -> None:

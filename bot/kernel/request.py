@@ -453,7 +453,8 @@ def _handle_event(
         log.info("event %s was handled concurrently; skipped", event_id)
         return "duplicate"
     except CbaError as exc:
-        log.info("event %s refused: %s", event_id, exc.message)
+        # The refusal's text is for the member and may quote what they wrote: only its kind is logged.
+        log.info("event %s refused (%s)", event_id, type(exc).__name__)
         return "refused"
     except Exception:
         log.exception("event %s failed (ref %s)", event_id, _ref())

@@ -23,7 +23,7 @@ from bot.kernel.metrics import Metrics
 from bot.scheduler import tick
 from bot.server import SlackWsgiApp, make_server
 from storage.models import Member
-from tests.conftest import ORGANISER, Clock
+from tests.conftest import ORGANISER, SIGNING_SECRET, Clock
 from tests.factories import make_member
 from tests.process_helpers import bot_env, free_port, running_bot
 
@@ -35,7 +35,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 def metrics_url(bot: Bot) -> Iterator[str]:
     """The bot's WSGI app on a real waitress server (an ephemeral port), as `cba-bot run` serves it."""
     server = make_server(
-        SlackWsgiApp(bot.app, bot.deps.sessions, metrics=bot.deps.metrics), host="127.0.0.1", port=0, threads=2
+        SlackWsgiApp(bot.app, bot.deps.sessions, signing_secret=SIGNING_SECRET, metrics=bot.deps.metrics),
+        host="127.0.0.1",
+        port=0,
+        threads=2,
     )
     thread = threading.Thread(target=server.run, name="metrics-test-server", daemon=True)
     thread.start()

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Member
@@ -90,3 +90,19 @@ def test_sqlite_writers_queue_instead_of_failing(sqlite_url: str) -> None:
 def test_database_answers(engine: Engine) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_database_errors_name_the_failure_without_the_data(sessions: sessionmaker[Session], engine: Engine) -> None:
+    """hide_parameters, and on PostgreSQL no "DETAIL: Key (slack_id)=(…)"; the driver's details stay readable."""
+    with sessions.begin() as session:
+        session.add(Member(slack_id="U0SECRETID", name="Sam Secret"))
+    with pytest.raises(IntegrityError) as raised, sessions.begin() as session:
+        session.add(Member(slack_id="U0SECRETID", name="Sam Secret again"))
+    message = str(raised.value)
+    assert "U0SECRETID" not in message
+    assert "Sam Secret" not in message
+    assert "hidden" in message
+    if engine.dialect.name == "postgresql":
+        assert "SQLSTATE 23505" in message
+        assert "constraint" in message
+        assert "U0SECRETID" in raised.value.orig.diag.message_detail  # type: ignore[union-attr]
