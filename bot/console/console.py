@@ -421,7 +421,7 @@ def _number(element: JsonDict, text: str, _lookup: Lookup) -> str:
 
 def _pick(options: Sequence[JsonDict], part: str) -> JsonDict:
     part = part.strip()
-    if part.isdigit() and 1 <= int(part) <= len(options):
+    if part.isdecimal() and 1 <= int(part) <= len(options):
         return options[int(part) - 1]
     for option in options:
         if str((option.get("text") or {}).get("text", "")).lower() == part.lower():
@@ -690,7 +690,7 @@ class Console:
             self.commands[word](rest.strip())
         elif word.lower().startswith("/cba-"):
             self.slash(word.lower(), rest.strip())
-        elif line.isdigit():
+        elif line.isdecimal():
             self.press_number(int(line))
         elif word.startswith("/"):
             self.term.say(f"{word} is not a command here: bot commands start with /cba-; see /help-console.")
@@ -1054,7 +1054,7 @@ class Console:
             question += f" (or a button number, 1-{max(choices)})"
         while True:
             reply = self.term.ask(question + " ").strip().lower()
-            if reply.isdigit() and int(reply) in choices:
+            if reply.isdecimal() and int(reply) in choices:
                 return choices[int(reply)]
             if reply in ("", "y", "yes"):
                 return "submit" if can_submit else "cancel"

@@ -35,8 +35,8 @@ from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
 from bot.kernel.metrics import slack_error_labels
 from commands.common.actors import Actor, load_actor, load_caller
-from commands.common.errors import CbaError, FieldErrors
-from commands.common.text import truncate
+from commands.common.errors import CbaError, FieldErrors, UsageError
+from commands.common.text import clean_payload, truncate
 from storage.db import deferred_begin, is_write_conflict
 from storage.models import ProcessedEvent
 
@@ -45,6 +45,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
+# The longest text a command takes (a homework answer is up to 10,000 characters, plus the command's words);
+# each feature has its own, smaller limits for what it stores.
+MAX_COMMAND_TEXT = 12_000
 # Slack gives up on an acknowledgement after 3 s; an answer ready later than this goes to the response_url.
 ACK_BUDGET_SECONDS = 2.5
 
@@ -112,6 +115,21 @@ class Turn:
         if self._zone is None:
             self._zone = member_zone(self.actor.member.tz, self.deps.settings.zone)
         return self._zone
+
+
+def clean_request(body: dict[str, Any]) -> None:
+    """Strip control characters, NUL and lone surrogates from everything a user gave (in place), before any
+    feature sees it: command text, button values, form fields, event texts. What the bot wrote itself and
+    Slack sends back (the message a button sits in, a view's blocks) is left as it is: large, and ours."""
+    for key, value in body.items():
+        if key == "message":
+            continue
+        if key == "view" and isinstance(value, dict):
+            for part, inner in value.items():
+                if part != "blocks":
+                    value[part] = clean_payload(inner)
+            continue
+        body[key] = clean_payload(value)
 
 
 def private_metadata(body: dict[str, Any]) -> dict[str, Any]:
@@ -198,11 +216,17 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         started = time.monotonic()
+        clean_request(body)
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
             turn = _open_turn(deps, session, body, client, ack, members_only=command_spec.members_only)
             if turn.actor.roles and str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
+            if len(turn.text) > MAX_COMMAND_TEXT:
+                raise UsageError(
+                    f"That is {len(turn.text):,} characters long; `{name}` takes at most {MAX_COMMAND_TEXT:,}.",
+                    usage=command_spec.usage_text(turn.actor.roles),
+                )
             return turn, handler(turn)
 
         turn: Turn | None = None
@@ -325,6 +349,7 @@ def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler
     name = str(getattr(action_id, "pattern", action_id))
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        clean_request(body)
         started = time.monotonic()
 
         def work(session: Session) -> Turn:
@@ -353,6 +378,7 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
     """Register a modal submission. Field errors go back onto the fields; the modal stays open."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        clean_request(body)
         started = time.monotonic()
 
         def work(session: Session) -> tuple[Turn, ViewResult]:
@@ -396,6 +422,7 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
     name = str(event_type.get("type") if isinstance(event_type, dict) else event_type)
 
     def listener(body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack) -> None:
+        clean_request(body)  # `event` is a part of `body`: cleaned with it
         started = time.monotonic()
         outcome = _handle_event(deps, body, event, client, ack, handler)
         deps.metrics.request("event", name, outcome, started)

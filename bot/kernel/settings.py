@@ -64,7 +64,7 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, *, minimum: i
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < minimum:
+    if not raw.isdecimal() or int(raw) < minimum:  # isdigit() is true for "²", which int() refuses
         raise ConfigError(name, f"'{raw}' is not a whole number of at least {minimum}")
     return int(raw)
 

@@ -12,8 +12,11 @@ from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult
 from commands.common.actors import get_or_create_member, member_by_slack_id, organisers_to_ask, persisted
 from commands.common.errors import FieldErrors, NotFound, not_registered_text
+from commands.common.parsing import button_number
+from commands.common.text import truncate
+from commands.common.timefmt import zone_name
 from commands.members import parse, search, service, views
-from commands.members.fields import FIELDS, check_field
+from commands.members.fields import FIELDS, MAX_NAME, check_field
 from storage.models import Member, Reminder
 
 EXPORT_FILENAME = "cba-profile-export.json"
@@ -182,9 +185,10 @@ def page_action(turn: Turn) -> Reply:
 
 def view_profile_action(turn: Turn) -> Reply:
     value = _action_value(turn)
-    if not value.isdigit():
+    member_id = button_number(value)
+    if member_id is None:
         raise NotFound("member", value or "?")
-    member = service.card_member_by_id(turn.session, turn.actor, int(value))
+    member = service.card_member_by_id(turn.session, turn.actor, member_id)
     return _card_reply(turn, member)
 
 
@@ -235,11 +239,14 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
         return
     profile = user.get("profile") or {}
     if not member.name:
-        member.name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or "")
+        name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or "")
+        member.name = truncate(" ".join(name.split()), MAX_NAME)
     if not member.email:
-        member.email = profile.get("email") or None
-    if user.get("tz"):
-        member.tz = str(user["tz"])
+        email = str(profile.get("email") or "").strip()
+        member.email = email if "@" in email and len(email) <= 320 else None
+    tz = zone_name(user.get("tz"))
+    if tz:
+        member.tz = tz
         member.tz_checked_at = turn.now
     search.index_member(turn.session, member)
     key = f"welcome:member:{member.id}"

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.common.parsing import button_data, button_page
 from commands.common.text import escape, truncate
 from commands.members.fields import MAX_BIO, MAX_NAME, MAX_TEXT
 from commands.members.parse import DirectoryQuery
@@ -98,8 +99,8 @@ def page_value(query: DirectoryQuery, page: int) -> str:
 
 def read_page_value(value: str | None) -> tuple[str, int]:
     try:
-        data = json.loads(value or "{}")
-        return str(data.get("q", "")), int(data.get("p", 0))
+        data = button_data(value or "{}")
+        return str(data.get("q", "")), button_page(data.get("p", 0)) or 0
     except (ValueError, TypeError, AttributeError):
         return "", 0
 

@@ -78,6 +78,7 @@ class TestLoadSettings:
             ("CBA_COACHING_REMINDERS", ","),
             ("CBA_QUESTION_NUDGE", "2 days"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
+            ("CBA_MAX_ACTIVE_BOOKINGS", "²"),
             ("CBA_RETENTION_DAYS", "0"),
             ("PORT", "99999"),
             ("SLACK_API_URL", "ftp://x"),
