@@ -160,8 +160,8 @@ def _directory_reply(turn: Turn, query: parse.DirectoryQuery, page: int) -> Repl
         return Reply(text, blocks)
     result = search.search(turn.session, query, viewer, page=page)
     roles = service.roles_of_members(turn.session, result.members)
-    text, blocks = views.directory_blocks(query, result, roles, organiser=viewer.organiser)
-    return Reply(text, blocks)
+    header, cards = views.directory_blocks(query, result, roles, organiser=viewer.organiser)
+    return Reply(header, cards)
 
 
 def directory_command(turn: Turn) -> Reply:
