@@ -13,7 +13,10 @@ request's thread (`time.thread_time`) per signed request, through Bolt's WSGI ad
 app that only acks in the request's thread (the floor).
 
     python -m bench.ack_profile [--requests 200] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
-    python -m bench.ack_profile --cpu [--requests 300] [--runs 5] [--database-url …]
+    python -m bench.ack_profile --cpu [--requests 300] [--runs 5] [--only help] [--database-url …]
+
+For noise-free counts on a busy machine, run one line twice under valgrind with two request counts and
+divide the difference of the instruction totals by the difference of the counts (bench/instructions.sh).
 """
 
 from __future__ import annotations
@@ -199,7 +202,7 @@ def _bare_handler() -> SlackRequestHandler:
     return SlackRequestHandler(app, path="/slack/events")
 
 
-def cpu(database_url: str, requests: int, runs: int) -> str:
+def cpu(database_url: str, requests: int, runs: int, only: str = "") -> str:
     env = bot_env(DATABASE_URL=database_url, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET)
     subprocess.run([sys.executable, "-m", "bot.cli", "demo"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
@@ -237,6 +240,9 @@ def cpu(database_url: str, requests: int, runs: int) -> str:
         try:
             for name, handler, commands in handlers:
                 for command in commands:
+                    label = name if name.startswith("bare") else command.label
+                    if only and only not in label:
+                        continue
                     _cpu_per_request(handler, _signed(command, 30, fake.new_response_url()), settle)  # warm-up
                     best = (float("inf"), float("inf"))
                     counted = 0.0
@@ -245,7 +251,6 @@ def cpu(database_url: str, requests: int, runs: int) -> str:
                         statements[0] = 0
                         best = min(best, _cpu_per_request(handler, batch, settle))
                         counted = statements[0] / requests
-                    label = name if name.startswith("bare") else command.label
                     lines.append(f"  {label:34} {best[0]:5.2f} / {best[1]:5.2f} ms   {counted:4.1f} statements")
         finally:
             if courier is not None:
@@ -261,15 +266,13 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server; default: a fresh SQLite file")
     parser.add_argument("--cpu", action="store_true", help="CPU per request (best of --runs) instead of profiles")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="with --cpu: only the lines whose label contains this")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="cba-bench-prof-") as folder,
         _database(args.database_url, Path(folder)) as url,
     ):
-        if args.cpu:
-            report = cpu(url, args.requests, args.runs)
-        else:
-            report = profile(url, args.requests, args.top)
+        report = cpu(url, args.requests, args.runs, args.only) if args.cpu else profile(url, args.requests, args.top)
     print(report)
 
 
