@@ -109,7 +109,7 @@ class Turn:
     def zone(self) -> ZoneInfo:
         """The caller's time zone from their member row (kept fresh by the zone refresh), else CBA_TIMEZONE."""
         if self._zone is None:
-            self._zone = member_zone(self.actor.member.tz, self.deps.settings.zone)
+            self._zone = member_zone(self.actor.tz, self.deps.settings.zone)
         return self._zone
 
 

@@ -347,7 +347,7 @@ def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings
         _OPEN_SLOTS,
         {
             "earliest": now + settings.min_booking_notice,
-            "me": actor.member.id,
+            "me": actor.member_id,
             "offset": page * PAGE_SIZE,
             "limit": PAGE_SIZE + 1,
         },

@@ -26,7 +26,8 @@ ERASED_NAME = "former member"
 
 
 def viewer_of(actor: Actor) -> Viewer:
-    return Viewer(member_id=actor.member.id, organiser=actor.has("organiser"))
+    # A caller without a member row (0: no member has it) sees only what everyone sees.
+    return Viewer(member_id=actor.member_id or 0, organiser=actor.has("organiser"))
 
 
 # --- profiles ----------------------------------------------------------------------------------
