@@ -159,8 +159,7 @@ def _directory_reply(turn: Turn, query: parse.DirectoryQuery, page: int) -> Repl
         text, blocks = views.counts_blocks(search.counts(turn.session, viewer), organiser=viewer.organiser)
         return Reply(text, blocks)
     result = search.search(turn.session, query, viewer, page=page)
-    roles = service.roles_of_members(turn.session, result.members)
-    header, cards = views.directory_blocks(query, result, roles, organiser=viewer.organiser)
+    header, cards = views.directory_blocks(query, result, organiser=viewer.organiser)
     return Reply(header, cards)
 
 

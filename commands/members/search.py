@@ -375,12 +375,60 @@ def _plan(session: Session, query: DirectoryQuery, viewer: Viewer) -> tuple[_Pla
 
 DENSE = 2_000
 COUNT_CAP = 200
-_MEMBERS = select(Member).where(Member.id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class RoleLine:
+    role: str
+    cohort: str | None  # the cohort's code
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a directory card shows of a member (a few columns: no ORM entity per card)."""
+
+    id: int
+    name: str
+    visible: bool
+    organisation: str
+    country: str | None
+    expertise: list[str]
+    roles: list[RoleLine]
+
+
+# A page's cards and their roles in one statement (a row per role; roles in name order, as on a profile card).
+_CARDS = (
+    select(
+        Member.id,
+        Member.name,
+        Member.visible,
+        Member.organisation,
+        Member.country,
+        Member.expertise,
+        RoleGrant.role,
+        Cohort.code,
+    )
+    .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
+    .outerjoin(Cohort, Cohort.id == RoleGrant.cohort_id)
+    .where(Member.id.in_(bindparam("ids", expanding=True)))
+    .order_by(RoleGrant.role)
+)
+
+
+def _cards(session: Session, ids: list[int]) -> list[Card]:
+    cards: dict[int, Card] = {}
+    for member_id, name, visible, organisation, country, expertise, role, code in session.execute(_CARDS, {"ids": ids}):
+        card = cards.get(member_id)
+        if card is None:
+            card = cards[member_id] = Card(member_id, name, visible, organisation, country, expertise, [])
+        if role is not None:
+            card.roles.append(RoleLine(role, code))
+    return [cards[member_id] for member_id in ids]
 
 
 @dataclass(frozen=True)
 class Page:
-    members: list[Member]
+    members: list[Card]
     total: int  # counted up to COUNT_CAP + 1
     page: int
     pages: int
@@ -415,8 +463,7 @@ def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int
         ids = list(session.scalars(statement, {**values, "offset": page * PAGE_SIZE}))
     if not ids:
         return Page([], total, page, pages)
-    loaded = {member.id: member for member in session.scalars(_MEMBERS, {"ids": ids})}
-    return Page([loaded[member_id] for member_id in ids], total, page, pages)
+    return Page(_cards(session, ids), total, page, pages)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,7 @@ from commands.common.blockkit import Json
 from commands.common.text import escape, truncate
 from commands.members.fields import MAX_BIO, MAX_NAME, MAX_TEXT
 from commands.members.parse import DirectoryQuery
-from commands.members.search import COUNT_CAP, PAGE_SIZE, Counts, Page
-from commands.members.service import RoleLine
+from commands.members.search import COUNT_CAP, PAGE_SIZE, Card, Counts, Page, RoleLine
 from storage.models import Member
 
 PROFILE_MODAL = "cba_profile_modal"
@@ -79,11 +78,11 @@ def card_blocks(member: Member, roles: list[RoleLine], *, show_hidden: bool, que
     ]
 
 
-def _short_card(member: Member, roles: list[RoleLine], *, show_hidden: bool) -> str:
+def _short_card(member: Card, *, show_hidden: bool) -> str:
     head = f"*{escape(member.name) or 'Unnamed member'}*"
     if show_hidden and not member.visible:
         head += " :see_no_evil: _hidden_"
-    parts = [_roles_text(roles)]
+    parts = [_roles_text(member.roles)]
     if member.organisation:
         parts.append(escape(member.organisation))
     if member.country:
@@ -113,9 +112,7 @@ def read_page_value(value: str | None) -> tuple[str, int]:
         return "", 0
 
 
-def directory_blocks(
-    query: DirectoryQuery, result: Page, roles: dict[int, list[RoleLine]], *, organiser: bool
-) -> tuple[str, list[Json]]:
+def directory_blocks(query: DirectoryQuery, result: Page, *, organiser: bool) -> tuple[str, list[Json]]:
     """A page of short cards. Plain dicts (commands.common.blockkit): this answers every directory search."""
     shown = escape(truncate(query.text, 200)) or "everyone"
     if result.total == 0:
@@ -130,7 +127,7 @@ def directory_blocks(
         header += " Add words or filters to see more."
     blocks = [blockkit.section(header)]
     for member in result.members:
-        card = _short_card(member, roles.get(member.id, []), show_hidden=organiser)
+        card = _short_card(member, show_hidden=organiser)
         view = blockkit.button("View profile", VIEW_PROFILE, str(member.id))
         blocks.append(blockkit.section(card, block_id=f"member-{member.id}", accessory=view))
     buttons = []

@@ -7,21 +7,18 @@ import json
 from bot.console.fakeslack import validate_blocks
 from commands.members import views
 from commands.members.parse import DirectoryQuery
-from commands.members.search import PAGE_SIZE, Page
-from commands.members.service import RoleLine
-from storage.models import Member
+from commands.members.search import PAGE_SIZE, Card, Page, RoleLine
 
 
-def _member(index: int) -> Member:
-    return Member(
+def _member(index: int) -> Card:
+    return Card(
         id=index,
-        slack_id=f"U{index:04d}",
         name="Név <" + "é" * 400 + ">",
+        visible=index % 2 == 0,
         organisation="Org & co " * 100,
         country="IT",
-        visible=index % 2 == 0,
         expertise=["mobility"] * 20,
-        sectors=[],
+        roles=[RoleLine("participant", "C1" * 100)],
     )
 
 
@@ -29,8 +26,7 @@ def test_a_full_middle_page_of_long_cards_with_a_long_non_ascii_query_is_accepte
     query = DirectoryQuery(words=("ünïcode",), text="ü" * 1800)
     members = [_member(i) for i in range(1, PAGE_SIZE + 1)]
     page = Page(members, total=500, page=2, pages=500 // PAGE_SIZE + 1)
-    roles = {m.id: [RoleLine("participant", "C1" * 100)] for m in members}
-    text, blocks = views.directory_blocks(query, page, roles, organiser=True)
+    text, blocks = views.directory_blocks(query, page, organiser=True)
     assert validate_blocks(blocks) == []
     assert "showing" in text
     assert "&lt;" in blocks[1]["text"]["text"]  # names are user text: escaped
