@@ -119,7 +119,7 @@ def wire(app: App, deps: Deps) -> None:
     if registry.admin:
         commands[ADMIN_COMMAND] = admin_dispatcher(registry.admin)
     for name, command in commands.items():
-        on_command(app, deps, name, command)
+        on_command(app, deps, name, command, whole_member=name in registry.whole_member)
     for action_id, action in registry.actions:
         on_action(app, deps, action_id, action)
     for callback_id, view in registry.views:

@@ -46,6 +46,8 @@ class Tick:
 @dataclass
 class Registry:
     commands: dict[str, CommandHandler] = field(default_factory=dict)
+    # Commands whose answers mostly change or show the caller's own row: it comes with their roles.
+    whole_member: set[str] = field(default_factory=set)
     actions: list[tuple[ActionMatcher, ActionHandler]] = field(default_factory=list)
     views: list[tuple[str, ViewHandler]] = field(default_factory=list)
     events: list[tuple[str, EventHandler]] = field(default_factory=list)
@@ -60,9 +62,13 @@ class Registry:
 
     # --- Slack listeners ----------------------------------------------------------------------
 
-    def command(self, name: str, handler: CommandHandler) -> None:
+    def command(self, name: str, handler: CommandHandler, *, whole_member: bool = False) -> None:
+        """`whole_member`: load the caller's ORM row with their roles in one statement (else it is
+        loaded on first use of `actor.member`, one more statement, and most commands never use it)."""
         _unique(self.commands, name, "slash command")
         self.commands[name] = handler
+        if whole_member:
+            self.whole_member.add(name)
 
     def action(self, action_id: ActionMatcher, handler: ActionHandler) -> None:
         self.actions.append((action_id, handler))

@@ -162,9 +162,17 @@ def _run_after(turn: Turn) -> None:
 
 
 def _open_turn(
-    deps: Deps, session: Session, body: dict[str, Any], client: WebClient, ack: Ack, *, create: bool = True
+    deps: Deps,
+    session: Session,
+    body: dict[str, Any],
+    client: WebClient,
+    ack: Ack,
+    *,
+    create: bool = True,
+    whole_member: bool = False,
 ) -> Turn:
-    actor = load_actor(session, caller_id(body), deps.settings.organisers, create=create)
+    organisers = deps.settings.organisers
+    actor = load_actor(session, caller_id(body), organisers, create=create, whole_member=whole_member)
     return Turn(deps, session, actor, body, client, deps.clock(), ack, log)
 
 
@@ -187,7 +195,7 @@ def _apology(ref: str) -> str:
 CommandHandler = Callable[[Turn], Reply | None]
 
 
-def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None:
+def on_command(app: App, deps: Deps, name: str, handler: CommandHandler, *, whole_member: bool = False) -> None:
     """Register `handler` for slash command `name`; `help` and errors are answered here."""
     command_spec = spec(name)
 
@@ -195,7 +203,7 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
         started = time.monotonic()
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
-            turn = _open_turn(deps, session, body, client, ack)
+            turn = _open_turn(deps, session, body, client, ack, whole_member=whole_member)
             if str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
             return turn, handler(turn)

@@ -95,8 +95,18 @@ _CALLER = (
 )
 
 
-def load_actor(session: Session, slack_id: str, organisers: frozenset[str], *, create: bool = True) -> Actor:
-    """The caller and their roles in one query.
+# For commands that use the caller's whole row (registry.command(..., whole_member=True)).
+_WHOLE_CALLER = (
+    select(Member, RoleGrant.role)
+    .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
+    .where(Member.slack_id == bindparam("slack_id"))
+)
+
+
+def load_actor(
+    session: Session, slack_id: str, organisers: frozenset[str], *, create: bool = True, whole_member: bool = False
+) -> Actor:
+    """The caller and their roles in one query (with their ORM row if `whole_member`).
 
     A first-time caller of a command gets a member row; for events (`create=False`) an unknown
     author stays a transient, unsaved Member, so chatter in a channel stores nobody.
@@ -104,10 +114,12 @@ def load_actor(session: Session, slack_id: str, organisers: frozenset[str], *, c
     if not slack_id:
         # Payloads without a user (some events): an anonymous caller with no roles, never stored.
         return Actor(Member(name="Slack"), frozenset())
-    rows = session.execute(_CALLER, {"slack_id": slack_id}).all()
-    roles = {role for _id, _tz, role in rows if role}
+    rows = session.execute(_WHOLE_CALLER if whole_member else _CALLER, {"slack_id": slack_id}).all()
+    roles = {row.role for row in rows if row.role}
     if slack_id in organisers:
         roles.add("organiser")
+    if rows and whole_member:
+        return Actor(rows[0][0], frozenset(roles))
     if rows:
         member_id, tz, _role = rows[0]
         return Actor.of_row(session, slack_id, member_id, tz, frozenset(roles))

@@ -252,7 +252,8 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
 
 def register(registry: Registry) -> None:
     registry.admin_subcommand(role_subcommand, "role")
-    registry.command(parse.PROFILE, profile_command)
+    # Setting a field, the modal and the export all work on the caller's own row.
+    registry.command(parse.PROFILE, profile_command, whole_member=True)
     registry.command(parse.DIRECTORY, directory_command)
     registry.view(views.PROFILE_MODAL, profile_submitted)
     registry.action(views.OPEN_PROFILE, open_profile_action)
