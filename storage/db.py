@@ -101,12 +101,14 @@ def _harden_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # Straight to sqlite3: through exec_driver_sql, SQLAlchemy's whole execution path ran for it.
+        dbapi_connection = connection.connection.dbapi_connection
         if _deferred.get():
-            connection.exec_driver_sql("BEGIN DEFERRED")
+            dbapi_connection.execute("BEGIN DEFERRED")
             return
         take_gate(connection)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException:
             release_gate(connection)
             raise
