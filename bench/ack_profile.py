@@ -15,8 +15,8 @@ app that only acks in the request's thread (the floor).
     python -m bench.ack_profile [--requests 200] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
     python -m bench.ack_profile --cpu [--requests 300] [--runs 5] [--only help] [--database-url …]
 
-For noise-free counts on a busy machine, run one line twice under valgrind with two request counts and
-divide the difference of the instruction totals by the difference of the counts (bench/instructions.sh).
+For noise-free counts on a busy machine, bench/instructions.sh runs `--cpu --runs 1` under valgrind and
+reports the instructions per request of each line (all threads).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import re
 import subprocess
@@ -176,11 +177,13 @@ def _cpu_per_request(
         assert status.startswith("200"), status
 
     environs = [_environ(body, headers) for body, headers in requests]
+    os.getppid()  # a marker for valgrind: bench/instructions.sh dumps the counts at each call
     own, whole = time.thread_time(), time.process_time()
     for environ in environs:
         b"".join(handler(environ, start_response))
     settle()
     count = len(requests)
+    os.getppid()
     return (time.thread_time() - own) * 1000 / count, (time.process_time() - whole) * 1000 / count
 
 

@@ -1,21 +1,23 @@
 #!/bin/sh
-# Instructions per request of one line of `python -m bench.ack_profile --cpu`, counted by valgrind
-# (noise-free on a busy machine): two runs, of SMALL and LARGE requests, and the difference divided by
-# LARGE - SMALL, so start-up and warm-up cancel out.
-#   bench/instructions.sh ONLY [DATABASE_URL]     e.g. bench/instructions.sh directory
+# Instructions per request of each line of `python -m bench.ack_profile --cpu`, counted by valgrind's
+# callgrind (noise-free on a busy machine; all threads of the process). The bench calls os.getppid()
+# just before and after each warm-up and each timed run; callgrind dumps its counts at each call
+# (--dump-before), so every fourth dump is one line's timed requests.
+#   bench/instructions.sh [REQUESTS] [DATABASE_URL]
 set -eu
-only=$1
+requests=${1:-100}
 url=${2:-}
-small=${SMALL:-20}
-large=${LARGE:-120}
 python=${PYTHON:-.venv/bin/python}
 dir=$(mktemp -d)
-count() {
-    valgrind --tool=callgrind --callgrind-out-file="$dir/out.$1" "$python" -m bench.ack_profile --cpu --runs 1 \
-        --requests "$1" --only "$only" ${url:+--database-url "$url"} >/dev/null 2>"$dir/log.$1"
-    sed -n 's/^summary: //p' "$dir/out.$1"
-}
-a=$(count "$small")
-b=$(count "$large")
-echo "$only: $(( (b - a) / (large - small) )) instructions per request"
-rm -rf "$dir"
+PYTHONMALLOC=malloc valgrind --tool=callgrind --dump-before=getppid --callgrind-out-file="$dir/out" \
+    "$python" -m bench.ack_profile --cpu --runs 1 --requests "$requests" ${url:+--database-url "$url"} \
+    >"$dir/report" 2>"$dir/log"
+labels=$(sed -n 's/^  \(.*[^ ]\)  *[0-9.]* \/ .*/\1/p' "$dir/report")
+# Dumps in order: .1 start-up, .2 the first warm-up, .3 building requests, .4 the first timed run, …
+n=4
+echo "$labels" | while IFS= read -r label; do
+    total=$(sed -n 's/^summary: //p' "$dir/out.$n")
+    printf '  %-34s %8d instructions per request\n' "$label" $((total / requests))
+    n=$((n + 4))
+done
+[ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"
