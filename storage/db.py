@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -143,6 +143,16 @@ def _harden_sqlite(engine: Engine) -> None:
         cursor.close()
     finally:
         raw.close()
+
+
+def core(session: Session) -> Connection:
+    """The session's connection, for Core statements on the hot paths (rows as tuples, no entities).
+
+    Session.execute costs 45–60 µs more per statement than the same statement on the connection (the ORM's
+    execution layer: options, events, result adaptation), which Core statements do not need. Pending ORM
+    changes are flushed first, as Session.execute's autoflush would."""
+    session.flush()
+    return session.connection()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from commands.common.errors import NotPermitted
+from storage.db import core
 from storage.models import Member, RoleGrant
 
 
@@ -114,14 +115,23 @@ def load_actor(
     if not slack_id:
         # Payloads without a user (some events): an anonymous caller with no roles, never stored.
         return Actor(Member(name="Slack"), frozenset())
-    rows = session.execute(_WHOLE_CALLER if whole_member else _CALLER, {"slack_id": slack_id}).all()
-    roles = {row.role for row in rows if row.role}
+    params = {"slack_id": slack_id}
+    if whole_member:
+        loaded = session.execute(_WHOLE_CALLER, params).all()
+        roles = _with_organiser({role for _member, role in loaded if role}, slack_id, organisers)
+        if loaded:
+            return Actor(loaded[0][0], roles)
+    else:
+        rows = core(session).execute(_CALLER, params).all()
+        roles = _with_organiser({role for _id, _tz, role in rows if role}, slack_id, organisers)
+        if rows:
+            member_id, tz, _role = rows[0]
+            return Actor.of_row(session, slack_id, member_id, tz, roles)
+    member = get_or_create_member(session, slack_id) if create else Member(slack_id=slack_id, name="")
+    return Actor(member, roles)
+
+
+def _with_organiser(roles: set[str], slack_id: str, organisers: frozenset[str]) -> frozenset[str]:
     if slack_id in organisers:
         roles.add("organiser")
-    if rows and whole_member:
-        return Actor(rows[0][0], frozenset(roles))
-    if rows:
-        member_id, tz, _role = rows[0]
-        return Actor.of_row(session, slack_id, member_id, tz, frozenset(roles))
-    member = get_or_create_member(session, slack_id) if create else Member(slack_id=slack_id, name="")
-    return Actor(member, frozenset(roles))
+    return frozenset(roles)
