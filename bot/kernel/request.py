@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -195,8 +196,33 @@ def _apology(ref: str) -> str:
 CommandHandler = Callable[[Turn], Reply | None]
 
 
+def on_commands(
+    app: App, deps: Deps, handlers: Mapping[str, CommandHandler], *, whole_member: Collection[str] = ()
+) -> None:
+    """Register all slash commands as one Bolt listener that picks the handler by the command's name.
+
+    Bolt tries its listeners in turn, and each try builds its matcher's arguments: with a listener per
+    command, a request paid for every command registered before its own (and every button or form for
+    all the commands)."""
+    listeners = {
+        name: _command_listener(deps, name, handler, whole_member=name in whole_member)
+        for name, handler in handlers.items()
+    }
+
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        listeners[str(body.get("command"))](ack, body, client)
+
+    app.command(re.compile("^(?:" + "|".join(re.escape(name) for name in listeners) + ")$"))(listener)
+
+
 def on_command(app: App, deps: Deps, name: str, handler: CommandHandler, *, whole_member: bool = False) -> None:
     """Register `handler` for slash command `name`; `help` and errors are answered here."""
+    app.command(name)(_command_listener(deps, name, handler, whole_member=whole_member))
+
+
+def _command_listener(
+    deps: Deps, name: str, handler: CommandHandler, *, whole_member: bool
+) -> Callable[[Ack, dict[str, Any], WebClient], None]:
     command_spec = spec(name)
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -222,7 +248,7 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler, *, whol
             _run_after(turn)
         _answer_command(deps, ack, body, reply, started, name)
 
-    app.command(name)(listener)
+    return listener
 
 
 def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], reply: Reply | None, started: float, name: str) -> None:
