@@ -9,7 +9,7 @@ requests=${1:-100}
 url=${2:-}
 python=${PYTHON:-.venv/bin/python}
 dir=$(mktemp -d)
-PYTHONMALLOC=malloc valgrind --tool=callgrind --dump-before=getppid --callgrind-out-file="$dir/out" \
+PYTHONHASHSEED=0 PYTHONMALLOC=malloc valgrind --tool=callgrind --dump-before=getppid --callgrind-out-file="$dir/out" \
     "$python" -m bench.ack_profile --cpu --runs 1 --requests "$requests" ${url:+--database-url "$url"} \
     >"$dir/report" 2>"$dir/log"
 labels=$(sed -n 's/^  \(.*[^ ]\)  *[0-9.]* \/ .*/\1/p' "$dir/report")
