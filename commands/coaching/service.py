@@ -344,19 +344,13 @@ def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings
     each row: no query per slot)."""
     actor.require("participant", action="book coaching sessions")
     page = max(page, 0)
-    rows = (
-        core(session)
-        .execute(
-            _OPEN_SLOTS,
-            {
-                "earliest": now + settings.min_booking_notice,
-                "me": actor.member_id,
-                "offset": page * PAGE_SIZE,
-                "limit": PAGE_SIZE + 1,
-            },
-        )
-        .all()
-    )
+    params = {
+        "earliest": now + settings.min_booking_notice,
+        "me": actor.member_id,
+        "offset": page * PAGE_SIZE,
+        "limit": PAGE_SIZE + 1,
+    }
+    rows = core(session).execute(_OPEN_SLOTS, params).all()
     slots = [
         OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at)
         for slot_id, coach_id, name, slack_id, starts_at, ends_at in rows[:PAGE_SIZE]
