@@ -118,7 +118,7 @@ def wire(app: App, deps: Deps) -> None:
     commands = dict(registry.commands)
     if registry.admin:
         commands[ADMIN_COMMAND] = admin_dispatcher(registry.admin)
-    on_commands(app, deps, commands, whole_member=registry.whole_member)
+    on_commands(app, deps, commands, options=registry.command_options)
     for action_id, action in registry.actions:
         on_action(app, deps, action_id, action)
     for callback_id, view in registry.views:

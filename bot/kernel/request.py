@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from bot.kernel import outbox
 from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
+from bot.kernel.registry import CommandOptions
 from commands.common.actors import Actor, load_actor
 from commands.common.errors import CbaError, FieldErrors
 from commands.common.text import truncate
@@ -132,9 +133,13 @@ def member_zone(tz: str | None, fallback: ZoneInfo) -> ZoneInfo:
     return fallback
 
 
-def transact(deps: Deps, work: Callable[[Session], T]) -> T:
+def transact(deps: Deps, work: Callable[[Session], T], *, writes: bool = False) -> T:
     """One request's transaction. On SQLite it begins deferred (most requests only read, and WAL lets
-    reads run beside a writer); if another writer committed first, it runs once more, begun IMMEDIATE."""
+    reads run beside a writer); if another writer committed first, it runs once more, begun IMMEDIATE.
+    A request known to write (`writes`) begins IMMEDIATE at once."""
+    if writes:
+        with deps.sessions.begin() as session:
+            return work(session)
     with deferred_begin():
         try:
             with deps.sessions.begin() as session:
@@ -197,7 +202,7 @@ CommandHandler = Callable[[Turn], Reply | None]
 
 
 def on_commands(
-    app: App, deps: Deps, handlers: Mapping[str, CommandHandler], *, whole_member: Collection[str] = ()
+    app: App, deps: Deps, handlers: Mapping[str, CommandHandler], *, options: Mapping[str, CommandOptions] | None = None
 ) -> None:
     """Register all slash commands as one Bolt listener that picks the handler by the command's name.
 
@@ -205,7 +210,7 @@ def on_commands(
     command, a request paid for every command registered before its own (and every button or form for
     all the commands)."""
     listeners = {
-        name: _command_listener(deps, name, handler, whole_member=name in whole_member)
+        name: _command_listener(deps, name, handler, (options or {}).get(name, CommandOptions()))
         for name, handler in handlers.items()
     }
 
@@ -215,13 +220,13 @@ def on_commands(
     app.command(re.compile("^(?:" + "|".join(re.escape(name) for name in listeners) + ")$"))(listener)
 
 
-def on_command(app: App, deps: Deps, name: str, handler: CommandHandler, *, whole_member: bool = False) -> None:
+def on_command(app: App, deps: Deps, name: str, handler: CommandHandler, options: CommandOptions | None = None) -> None:
     """Register `handler` for slash command `name`; `help` and errors are answered here."""
-    app.command(name)(_command_listener(deps, name, handler, whole_member=whole_member))
+    app.command(name)(_command_listener(deps, name, handler, options or CommandOptions()))
 
 
 def _command_listener(
-    deps: Deps, name: str, handler: CommandHandler, *, whole_member: bool
+    deps: Deps, name: str, handler: CommandHandler, options: CommandOptions
 ) -> Callable[[Ack, dict[str, Any], WebClient], None]:
     command_spec = spec(name)
 
@@ -229,15 +234,16 @@ def _command_listener(
         started = time.monotonic()
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
-            turn = _open_turn(deps, session, body, client, ack, whole_member=whole_member)
+            turn = _open_turn(deps, session, body, client, ack, whole_member=options.whole_member)
             if str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
             return turn, handler(turn)
 
         turn: Turn | None = None
         reply: Reply | None = None
+        text = str(body.get("text") or "")
         try:
-            turn, reply = transact(deps, work)
+            turn, reply = transact(deps, work, writes=options.writes is not None and options.writes(text))
         except CbaError as exc:
             reply, turn = Reply(exc.user_text()), None
         except Exception:

@@ -253,7 +253,7 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
 def register(registry: Registry) -> None:
     registry.admin_subcommand(role_subcommand, "role")
     # Setting a field, the modal and the export all work on the caller's own row.
-    registry.command(parse.PROFILE, profile_command, whole_member=True)
+    registry.command(parse.PROFILE, profile_command, whole_member=True, writes=parse.profile_writes)
     registry.command(parse.DIRECTORY, directory_command)
     registry.view(views.PROFILE_MODAL, profile_submitted)
     registry.action(views.OPEN_PROFILE, open_profile_action)

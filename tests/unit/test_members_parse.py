@@ -90,6 +90,16 @@ class TestParseProfile:
         assert isinstance(command, parse.SetField)
         assert command.value.value == "Piedmont Cluster"
 
+    def test_the_texts_that_write_are_known_before_the_transaction(self) -> None:
+        # They begin with the write lock (a deferred SQLite transaction that writes late may run twice).
+        assert [parse.profile_writes(t) for t in ("SET region X", " export", "", "<@U0ABC>", "delete")] == [
+            True,
+            True,
+            False,
+            False,
+            False,
+        ]
+
     @pytest.mark.parametrize("text", ["set shoe 42", "set country XX", "delete everything", "<@U0A> <@U0B>", "hello"])
     def test_bad_input_raises_usage(self, text: str) -> None:
         with pytest.raises(UsageError) as caught:
