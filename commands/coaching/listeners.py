@@ -18,6 +18,7 @@ from commands.coaching.parse import (
     MyBookings,
     RemoveSlot,
     book_usage,
+    book_writes,
     parse_book,
     parse_slots,
     slots_usage,
@@ -159,7 +160,8 @@ def book_command(turn: Turn) -> Reply:
 
 def register(registry: Registry) -> None:
     registry.command("/cba-slots", slots_command)
-    registry.command("/cba-book", book_command)
+    # Booking and cancelling begin with the write lock (see CommandOptions.writes); the listing only reads.
+    registry.command("/cba-book", book_command, writes=book_writes)
     registry.action(
         re.compile(rf"^{views.BOOK_ACTION}(_\d+)?$"),
         lambda turn: _book(turn, _action_int(turn, "slot", book_usage())),

@@ -162,9 +162,8 @@ def _directory_reply(turn: Turn, query: parse.DirectoryQuery, page: int) -> Repl
         text, blocks = views.counts_blocks(search.counts(turn.session, viewer), organiser=viewer.organiser)
         return Reply(text, blocks)
     result = search.search(turn.session, query, viewer, page=page)
-    roles = service.roles_of_members(turn.session, result.members)
-    text, blocks = views.directory_blocks(query, result, roles, organiser=viewer.organiser)
-    return Reply(text, blocks)
+    header, cards = views.directory_blocks(query, result, organiser=viewer.organiser)
+    return Reply(header, cards)
 
 
 def directory_command(turn: Turn) -> Reply:
@@ -266,7 +265,8 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
 
 def register(registry: Registry) -> None:
     registry.admin_subcommand(role_subcommand, "role")
-    registry.command(parse.PROFILE, profile_command)
+    # Setting a field, the modal and the export all work on the caller's own row.
+    registry.command(parse.PROFILE, profile_command, whole_member=True, writes=parse.profile_writes)
     registry.command(parse.DIRECTORY, directory_command)
     registry.view(views.PROFILE_MODAL, profile_submitted)
     registry.action(views.OPEN_PROFILE, open_profile_action)
