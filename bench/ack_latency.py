@@ -305,7 +305,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="bare/bot alternations per command and concurrency")
     parser.add_argument("--concurrency", default="1,10,50", help="comma-separated client counts")
     parser.add_argument("--warmup", type=int, default=100, help="requests per app before each command's timing")
-    parser.add_argument("--http-threads", type=int, default=16, help="waitress threads, both apps (bot default)")
+    parser.add_argument("--http-threads", type=int, default=8, help="waitress threads, both apps (bot default)")
     parser.add_argument("--listener-threads", type=int, default=32, help="Bolt listener pool, both (bot default)")
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server; default: a fresh SQLite file")
     parser.add_argument("--profile", type=Path, default=None, help="then profile the bot with py-spy into DIR")

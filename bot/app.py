@@ -21,7 +21,7 @@ from bot.kernel.courier import Courier
 from bot.kernel.delivery import connections_per_run
 from bot.kernel.deps import Deps, system_clock
 from bot.kernel.registry import Registry
-from bot.kernel.request import on_action, on_command, on_event, on_view
+from bot.kernel.request import on_action, on_commands, on_event, on_view
 from bot.kernel.settings import Settings
 from bot.kernel.slack_client import make_client
 from storage.db import make_engine, make_sessionmaker
@@ -118,8 +118,7 @@ def wire(app: App, deps: Deps) -> None:
     commands = dict(registry.commands)
     if registry.admin:
         commands[ADMIN_COMMAND] = admin_dispatcher(registry.admin)
-    for name, command in commands.items():
-        on_command(app, deps, name, command)
+    on_commands(app, deps, commands, options=registry.command_options)
     for action_id, action in registry.actions:
         on_action(app, deps, action_id, action)
     for callback_id, view in registry.views:

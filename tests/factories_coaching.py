@@ -44,7 +44,8 @@ def seed_people(session: Session, fake: object | None = None, *, coach_tz: str =
     people = {
         COACH: make_member(session, COACH, "Clara Coach", "coach", email="clara@example.org", tz=coach_tz),
         COACH2: make_member(session, COACH2, "Carl Coach", "coach", email="carl@example.org", tz="Europe/Rome"),
-        OUTSIDER: make_member(session, OUTSIDER, "Otto Outsider"),
+        # An alumnus: in the Academy, but neither participant nor coach.
+        OUTSIDER: make_member(session, OUTSIDER, "Otto Outsider", "alumni"),
     }
     for index, slack_id in enumerate(PARTICIPANTS, start=1):
         people[slack_id] = make_member(

@@ -96,8 +96,14 @@ def run_console(
         people = load_people(sessions, settings.organisers)
         channels = load_channels(sessions, settings)
         seed_fake(fake, people, channels)
+        organisers = settings.organisers
+        if not any("organiser" in person.roles for person in people):
+            # Nobody organises yet (no demo loaded): the console's own user does, by configuration, since
+            # without a role every command but /cba-help is refused (SPEC 3, Membership).
+            organisers = organisers | {CONSOLE_USER[0]}
         console_settings = replace(
             settings,
+            organisers=organisers,
             slack_api_url=fake.url,
             slack_bot_token=TOKEN,
             slack_signing_secret=secret,
@@ -415,7 +421,7 @@ def _number(element: JsonDict, text: str, _lookup: Lookup) -> str:
 
 def _pick(options: Sequence[JsonDict], part: str) -> JsonDict:
     part = part.strip()
-    if part.isdigit() and 1 <= int(part) <= len(options):
+    if part.isdecimal() and 1 <= int(part) <= len(options):
         return options[int(part) - 1]
     for option in options:
         if str((option.get("text") or {}).get("text", "")).lower() == part.lower():
@@ -684,7 +690,7 @@ class Console:
             self.commands[word](rest.strip())
         elif word.lower().startswith("/cba-"):
             self.slash(word.lower(), rest.strip())
-        elif line.isdigit():
+        elif line.isdecimal():
             self.press_number(int(line))
         elif word.startswith("/"):
             self.term.say(f"{word} is not a command here: bot commands start with /cba-; see /help-console.")
@@ -701,7 +707,8 @@ class Console:
         organiser = next((p for p in self.people.values() if "organiser" in p.roles), None)
         if organiser is not None:
             return organiser
-        person = Person(*CONSOLE_USER)
+        roles = frozenset({"organiser"}) if CONSOLE_USER[0] in self.settings.organisers else frozenset()
+        person = Person(*CONSOLE_USER, roles=roles)
         self.add_person(person)
         return person
 
@@ -728,6 +735,9 @@ class Console:
             if person.slack_id not in self.people:
                 self.add_person(person)
             else:
+                known = self.people[person.slack_id]
+                if person.name == person.slack_id:  # stored without a name yet (Slack's name comes on a tick)
+                    person = replace(person, name=known.name)
                 self.people[person.slack_id] = person
 
     def add_person(self, person: Person) -> None:
@@ -1044,7 +1054,7 @@ class Console:
             question += f" (or a button number, 1-{max(choices)})"
         while True:
             reply = self.term.ask(question + " ").strip().lower()
-            if reply.isdigit() and int(reply) in choices:
+            if reply.isdecimal() and int(reply) in choices:
                 return choices[int(reply)]
             if reply in ("", "y", "yes"):
                 return "submit" if can_submit else "cancel"

@@ -23,6 +23,8 @@ class CommandSpec:
     description: str
     usage_hint: str
     usages: tuple[Usage, ...] = field(default_factory=tuple)
+    # Everything but /cba-help needs a role (SPEC 3, Membership).
+    members_only: bool = True
 
     def usages_for(self, roles: frozenset[str]) -> list[Usage]:
         return [usage for usage in self.usages if roles & set(usage.roles)]
@@ -41,6 +43,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "What CBA Bot can do for you",
         "",
         (Usage("/cba-help", "/cba-help", "lists the commands you may use"),),
+        members_only=False,
     ),
     CommandSpec(
         "/cba-directory",

@@ -10,6 +10,7 @@ from bot.kernel.outbox import ANSWER_KIND, MESSAGE_KIND, forget_answer, render_m
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
 from commands.common.errors import UsageError
+from commands.common.parsing import button_number
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
 from storage.models import Reminder
@@ -27,9 +28,9 @@ def deliveries_command(turn: Turn, rest: str) -> Reply:
     """`/cba-admin deliveries [PAGE]`: the latest messages that failed for good, newest first."""
     turn.actor.require("organiser", action="see failed deliveries")
     word = rest.strip()
-    if word and not (word.isdigit() and int(word) >= 1):
+    page = button_number(word) if word else 1  # ASCII digits only: "²".isdigit() is true, int() refuses it
+    if page is None or page < 1:
         raise UsageError(f"`{escape(word)}` is not a page number.", usage=DELIVERIES_USAGE)
-    page = int(word) if word else 1
     failed = Reminder.status == "failed"
     total = turn.session.scalar(select(func.count()).select_from(Reminder).where(failed)) or 0
     if not total:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -34,9 +35,10 @@ from bot.kernel import outbox
 from bot.kernel.commands import spec
 from bot.kernel.deps import Deps
 from bot.kernel.metrics import slack_error_labels
-from commands.common.actors import Actor, load_actor
-from commands.common.errors import CbaError, FieldErrors
-from commands.common.text import truncate
+from bot.kernel.registry import CommandOptions
+from commands.common.actors import Actor, load_actor, load_caller
+from commands.common.errors import CbaError, FieldErrors, UsageError
+from commands.common.text import clean_payload, truncate
 from storage.db import deferred_begin, is_write_conflict
 from storage.models import ProcessedEvent
 
@@ -45,6 +47,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"help", "-h", "--help", "?"})
+# The longest text a command takes (a homework answer is up to 10,000 characters, plus the command's words);
+# each feature has its own, smaller limits for what it stores.
+MAX_COMMAND_TEXT = 12_000
 # Slack gives up on an acknowledgement after 3 s; an answer ready later than this goes to the response_url.
 ACK_BUDGET_SECONDS = 2.5
 
@@ -110,8 +115,23 @@ class Turn:
     def zone(self) -> ZoneInfo:
         """The caller's time zone from their member row (kept fresh by the zone refresh), else CBA_TIMEZONE."""
         if self._zone is None:
-            self._zone = member_zone(self.actor.member.tz, self.deps.settings.zone)
+            self._zone = member_zone(self.actor.tz, self.deps.settings.zone)
         return self._zone
+
+
+def clean_request(body: dict[str, Any]) -> None:
+    """Strip control characters, NUL and lone surrogates from everything a user gave (in place), before any
+    feature sees it: command text, button values, form fields, event texts. What the bot wrote itself and
+    Slack sends back (the message a button sits in, a view's blocks) is left as it is: large, and ours."""
+    for key, value in body.items():
+        if key == "message":
+            continue
+        if key == "view" and isinstance(value, dict):
+            for part, inner in value.items():
+                if part != "blocks":
+                    value[part] = clean_payload(inner)
+            continue
+        body[key] = clean_payload(value)
 
 
 def private_metadata(body: dict[str, Any]) -> dict[str, Any]:
@@ -132,9 +152,13 @@ def member_zone(tz: str | None, fallback: ZoneInfo) -> ZoneInfo:
     return fallback
 
 
-def transact(deps: Deps, work: Callable[[Session], T]) -> T:
+def transact(deps: Deps, work: Callable[[Session], T], *, writes: bool = False) -> T:
     """One request's transaction. On SQLite it begins deferred (most requests only read, and WAL lets
-    reads run beside a writer); if another writer committed first, it runs once more, begun IMMEDIATE."""
+    reads run beside a writer); if another writer committed first, it runs once more, begun IMMEDIATE.
+    A request known to write (`writes`) begins IMMEDIATE at once."""
+    if writes:
+        with deps.sessions.begin() as session:
+            return work(session)
     with deferred_begin():
         try:
             with deps.sessions.begin() as session:
@@ -166,9 +190,18 @@ def _run_after(turn: Turn) -> None:
 
 
 def _open_turn(
-    deps: Deps, session: Session, body: dict[str, Any], client: WebClient, ack: Ack, *, create: bool = True
+    deps: Deps,
+    session: Session,
+    body: dict[str, Any],
+    client: WebClient,
+    ack: Ack,
+    *,
+    members_only: bool = True,
+    whole_member: bool = False,
 ) -> Turn:
-    actor = load_actor(session, caller_id(body), deps.settings.organisers, create=create)
+    """The turn of a command, button or form: a caller with no role is refused unless not `members_only`."""
+    organisers = deps.settings.organisers
+    actor = load_caller(session, caller_id(body), organisers, members_only=members_only, whole_member=whole_member)
     return Turn(deps, session, actor, body, client, deps.clock(), ack, log)
 
 
@@ -191,24 +224,64 @@ def _apology(ref: str) -> str:
 CommandHandler = Callable[[Turn], Reply | None]
 
 
-def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None:
+def on_commands(
+    app: App, deps: Deps, handlers: Mapping[str, CommandHandler], *, options: Mapping[str, CommandOptions] | None = None
+) -> None:
+    """Register all slash commands as one Bolt listener that picks the handler by the command's name.
+
+    Bolt tries its listeners in turn, and each try builds its matcher's arguments: with a listener per
+    command, a request paid for every command registered before its own (and every button or form for
+    all the commands)."""
+    listeners = {
+        name: _command_listener(deps, name, handler, (options or {}).get(name, CommandOptions()))
+        for name, handler in handlers.items()
+    }
+
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        listeners[str(body.get("command"))](ack, body, client)
+
+    app.command(re.compile("^(?:" + "|".join(re.escape(name) for name in listeners) + ")$"))(listener)
+
+
+def on_command(app: App, deps: Deps, name: str, handler: CommandHandler, options: CommandOptions | None = None) -> None:
     """Register `handler` for slash command `name`; `help` and errors are answered here."""
+    app.command(name)(_command_listener(deps, name, handler, options or CommandOptions()))
+
+
+def _command_listener(
+    deps: Deps, name: str, handler: CommandHandler, options: CommandOptions
+) -> Callable[[Ack, dict[str, Any], WebClient], None]:
     command_spec = spec(name)
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         started = time.monotonic()
+        clean_request(body)
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
-            turn = _open_turn(deps, session, body, client, ack)
-            if str(body.get("text") or "").strip().lower() in HELP_WORDS:
+            turn = _open_turn(
+                deps,
+                session,
+                body,
+                client,
+                ack,
+                members_only=command_spec.members_only,
+                whole_member=options.whole_member,
+            )
+            if turn.actor.roles and str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
+            if len(turn.text) > MAX_COMMAND_TEXT:
+                raise UsageError(
+                    f"That is {len(turn.text):,} characters long; `{name}` takes at most {MAX_COMMAND_TEXT:,}.",
+                    usage=command_spec.usage_text(turn.actor.roles),
+                )
             return turn, handler(turn)
 
         turn: Turn | None = None
         reply: Reply | None = None
         outcome = "answered"
+        text = str(body.get("text") or "")
         try:
-            turn, reply = transact(deps, work)
+            turn, reply = transact(deps, work, writes=options.writes is not None and options.writes(text))
         except CbaError as exc:
             reply, turn, outcome = Reply(exc.user_text()), None, "refused"
         except Exception:
@@ -221,7 +294,7 @@ def on_command(app: App, deps: Deps, name: str, handler: CommandHandler) -> None
             outcome = "late"
         deps.metrics.request("command", name, outcome, started)
 
-    app.command(name)(listener)
+    return listener
 
 
 def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], reply: Reply | None, started: float, name: str) -> bool:
@@ -324,6 +397,7 @@ def on_action(app: App, deps: Deps, action_id: str | Any, handler: ActionHandler
     name = str(getattr(action_id, "pattern", action_id))
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        clean_request(body)
         started = time.monotonic()
 
         def work(session: Session) -> Turn:
@@ -352,6 +426,7 @@ def on_view(app: App, deps: Deps, callback_id: str, handler: ViewHandler) -> Non
     """Register a modal submission. Field errors go back onto the fields; the modal stays open."""
 
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        clean_request(body)
         started = time.monotonic()
 
         def work(session: Session) -> tuple[Turn, ViewResult]:
@@ -395,6 +470,7 @@ def on_event(app: App, deps: Deps, event_type: str | dict[str, Any], handler: Ev
     name = str(event_type.get("type") if isinstance(event_type, dict) else event_type)
 
     def listener(body: dict[str, Any], event: dict[str, Any], client: WebClient, ack: Ack) -> None:
+        clean_request(body)  # `event` is a part of `body`: cleaned with it
         started = time.monotonic()
         outcome = _handle_event(deps, body, event, client, ack, handler)
         deps.metrics.request("event", name, outcome, started)
@@ -414,7 +490,9 @@ def _handle_event(
                 return None
             session.add(ProcessedEvent(event_id=event_id, received_at=deps.clock()))
             session.flush()
-        turn = _open_turn(deps, session, body, client, ack, create=False)
+        # Events carry no gate (each handler decides); an unknown author stays unsaved.
+        actor = load_actor(session, caller_id(body), deps.settings.organisers, create=False)
+        turn = Turn(deps, session, actor, body, client, deps.clock(), ack, log)
         handler(turn, event)
         return turn
 

@@ -16,6 +16,7 @@ from bot.kernel.deps import Deps
 from bot.kernel.registry import Registry
 from bot.kernel.request import Turn
 from bot.kernel.slack_client import users_info
+from commands.common.timefmt import zone_name
 from storage.models import Member
 
 TZ_REFRESH = timedelta(days=1)
@@ -39,7 +40,7 @@ def refresh_zones(deps: Deps, *, limit: int = PER_TICK) -> int:
             )
         )
     users = users_info(deps.client, [slack_id for slack_id in stale if slack_id])
-    found = {slack_id: str(user.get("tz") or "") or None for slack_id, user in users.items()}
+    found = {slack_id: zone_name(user.get("tz")) for slack_id, user in users.items()}
     if found:
         with deps.sessions.begin() as session:
             for slack_id, tz in found.items():
@@ -54,7 +55,7 @@ def user_changed(turn: Turn, event: dict[str, Any]) -> None:
     """Slack tells us of a profile change: take the new zone (the user object carries `tz`)."""
     user = event.get("user") or {}
     member = turn.actor.member
-    tz = str(user.get("tz") or "") if isinstance(user, dict) else ""
+    tz = zone_name(user.get("tz")) if isinstance(user, dict) else None
     if member.id is None or not tz:
         return
     member.tz = tz

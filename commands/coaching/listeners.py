@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import date, time, timedelta
 
 from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
 from commands.coaching import notify, service, views
 from commands.coaching.parse import (
+    MAX_COUNT,
     AddSlots,
     BookSlot,
     BrowseSlots,
@@ -19,11 +18,21 @@ from commands.coaching.parse import (
     MyBookings,
     RemoveSlot,
     book_usage,
+    book_writes,
     parse_book,
     parse_slots,
     slots_usage,
 )
 from commands.common.errors import UsageError
+from commands.common.parsing import (
+    button_data,
+    button_number,
+    button_page,
+    parse_date,
+    parse_minutes,
+    parse_time,
+    parse_url,
+)
 
 
 def _action_value(turn: Turn) -> str:
@@ -32,10 +41,17 @@ def _action_value(turn: Turn) -> str:
 
 
 def _action_int(turn: Turn, kind: str, usage: str) -> int:
-    value = _action_value(turn)
-    if not value.isdigit():
+    number = button_number(_action_value(turn))
+    if number is None:
         raise UsageError(f"That button does not name a {kind}.", usage=usage)
-    return int(value)
+    return number
+
+
+def _action_page(turn: Turn) -> int:
+    page = button_page(_action_value(turn))
+    if page is None:
+        raise UsageError("That page is no longer available.", usage=book_usage())
+    return page
 
 
 def _refresh_homes(turn: Turn, *slack_ids: str | None) -> None:
@@ -75,20 +91,24 @@ def slots_command(turn: Turn) -> Reply:
 
 
 def fold_action(turn: Turn) -> Reply:
+    """The button carries the request the coach typed; it is checked again as if typed (a value can be forged)."""
+    usage = slots_usage()
+    stale = UsageError("That button is out of date; please type the command again.", usage=usage)
     try:
-        data = json.loads(_action_value(turn))
+        data = button_data(_action_value(turn))
+        url = data.get("u")
         request = AddSlots(
-            day=date.fromisoformat(data["d"]),
-            at=time.fromisoformat(data["t"]),
-            length=timedelta(minutes=int(data["m"])),
-            count=int(data["n"]),
-            meeting_url=data.get("u"),
+            day=parse_date(str(data["d"]), usage),
+            at=parse_time(str(data["t"]), usage),
+            length=parse_minutes(f"{data['m']}m", usage),
+            count=int(data["n"]) if isinstance(data["n"], int) else 0,
+            meeting_url=parse_url(str(url), usage) if url else None,
         )
-        fold = int(data["f"])
-    except (ValueError, KeyError, TypeError):
-        raise UsageError("That button is out of date; please type the command again.", usage=slots_usage()) from None
-    if fold not in (0, 1) or not 1 <= request.count <= 12:
-        raise UsageError("That button is out of date; please type the command again.", usage=slots_usage())
+        fold = data["f"]
+    except (ValueError, KeyError, TypeError, AttributeError, UsageError):
+        raise stale from None
+    if fold not in (0, 1) or isinstance(fold, bool) or not 1 <= request.count <= MAX_COUNT:
+        raise stale
     return _publish(turn, request, fold, replace=True)
 
 
@@ -140,14 +160,15 @@ def book_command(turn: Turn) -> Reply:
 
 def register(registry: Registry) -> None:
     registry.command("/cba-slots", slots_command)
-    registry.command("/cba-book", book_command)
+    # Booking and cancelling begin with the write lock (see CommandOptions.writes); the listing only reads.
+    registry.command("/cba-book", book_command, writes=book_writes)
     registry.action(
         re.compile(rf"^{views.BOOK_ACTION}(_\d+)?$"),
         lambda turn: _book(turn, _action_int(turn, "slot", book_usage())),
     )
     registry.action(
         re.compile(rf"^{views.PAGE_ACTION}_(next|prev)$"),
-        lambda turn: _browse(turn, _action_int(turn, "page", book_usage()), replace=True),
+        lambda turn: _browse(turn, _action_page(turn), replace=True),
     )
     registry.action(
         re.compile(rf"^{views.CANCEL_ACTION}(_\d+)?$"),

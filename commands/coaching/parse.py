@@ -126,6 +126,12 @@ def parse_add(rest: str) -> AddSlots:
     return AddSlots(day, at, length or DEFAULT_LENGTH, count or 1, url)
 
 
+def book_writes(text: str) -> bool:
+    """Whether a `/cba-book` text books or cancels (the listing and `mine` only read)."""
+    word, _rest = first_word(text)
+    return word == "cancel" or bool(re.match(r"^#?\d", word))
+
+
 def parse_book(text: str) -> BookRequest:
     usage = book_usage()
     word, rest = first_word(text)

@@ -27,6 +27,7 @@ from commands.coaching.parse import AddSlots, book_usage, slots_usage
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
+from storage.db import core
 from storage.models import CoachingBooking, CoachingSlot, Member, display_name
 from storage.types import UTCDateTime
 
@@ -343,15 +344,13 @@ def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings
     each row: no query per slot)."""
     actor.require("participant", action="book coaching sessions")
     page = max(page, 0)
-    rows = session.execute(
-        _OPEN_SLOTS,
-        {
-            "earliest": now + settings.min_booking_notice,
-            "me": actor.member.id,
-            "offset": page * PAGE_SIZE,
-            "limit": PAGE_SIZE + 1,
-        },
-    ).all()
+    params = {
+        "earliest": now + settings.min_booking_notice,
+        "me": actor.member_id,
+        "offset": page * PAGE_SIZE,
+        "limit": PAGE_SIZE + 1,
+    }
+    rows = core(session).execute(_OPEN_SLOTS, params).all()
     slots = [
         OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at)
         for slot_id, coach_id, name, slack_id, starts_at, ends_at in rows[:PAGE_SIZE]

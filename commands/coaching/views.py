@@ -24,6 +24,8 @@ from slack_sdk.models.blocks import (
 from commands.coaching.ics import CalendarBooking
 from commands.coaching.parse import AddSlots
 from commands.coaching.service import AskFold, Booked, Cancelled, OpenSlot, Page, Published, Removed, SlotTaken
+from commands.common import blockkit
+from commands.common.blockkit import Json
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
 from storage.models import CoachingBooking, CoachingSlot
@@ -52,8 +54,8 @@ def _link(url: str | None) -> str:
     return f"<{escape(url)}|meeting link>" if url else "the coach will share a meeting link"
 
 
-def _book_button(slot: CoachingSlot | OpenSlot) -> ButtonElement:
-    return ButtonElement(text="Book", action_id=f"{BOOK_ACTION}_{slot.id}", value=str(slot.id), style="primary")
+def _book_button(slot: CoachingSlot | OpenSlot) -> Json:
+    return blockkit.button("Book", f"{BOOK_ACTION}_{slot.id}", str(slot.id), style="primary")
 
 
 # --- /cba-slots --------------------------------------------------------------------------------
@@ -142,49 +144,50 @@ def removed_text(result: Removed) -> str:
 # --- /cba-book ---------------------------------------------------------------------------------
 
 
-def browse_blocks(page: Page, zone: ZoneInfo) -> tuple[str, list[Block]]:
+def browse_blocks(page: Page, zone: ZoneInfo) -> tuple[str, list[Json]]:
+    """The page of open slots. Plain dicts (commands.common.blockkit): this answers every `/cba-book`."""
     if not page.slots:
         text = (
             "There are no open coaching slots right now. Check again later."
             if page.page == 0
             else "No more open slots."
         )
-        blocks: list[Block] = [SectionBlock(text=_md(text))]
+        blocks = [blockkit.section(text)]
         if page.page > 0:
             blocks.append(_nav(page))
         return text, blocks
     text = f":calendar: Open coaching slots (page {page.page + 1}):"
-    blocks = [SectionBlock(text=_md(f"{text} press *Book* to take one."))]
+    blocks = [blockkit.section(f"{text} press *Book* to take one.")]
+    lines = [text]
     coach_id: int | None = None
     day: str | None = None
     for slot in page.slots:
         if slot.coach_id != coach_id:
             coach_id, day = slot.coach_id, None
-            blocks.append(SectionBlock(text=_md(f"*{escape(slot.coach_name)}*")))
+            blocks.append(blockkit.section(f"*{escape(slot.coach_name)}*"))
         local_day = slot.starts_at.astimezone(zone).date().isoformat()
         if local_day != day:
             day = local_day
-            blocks.append(ContextBlock(elements=[_md(day_token(slot.starts_at, zone))]))
-        blocks.append(
-            SectionBlock(
-                block_id=f"slot-{slot.id}",
-                text=_md(f"slot #{slot.id}: {when(slot, zone)}"),
-                accessory=_book_button(slot),
-            )
-        )
+            blocks.append(blockkit.context(day_token(slot.starts_at, zone)))
+        slot_when = when(slot, zone)
+        blocks.append(_slot_section(slot, slot_when))
+        lines.append(f"• slot #{slot.id}: {slot_when} with {escape(slot.coach_name)}")
     if page.page > 0 or page.has_more:
         blocks.append(_nav(page))
-    lines = [text] + [f"• slot #{s.id}: {when(s, zone)} with {escape(s.coach_name)}" for s in page.slots]
     return "\n".join(lines), blocks
 
 
-def _nav(page: Page) -> ActionsBlock:
+def _slot_section(slot: CoachingSlot | OpenSlot, slot_when: str) -> Json:
+    return blockkit.section(f"slot #{slot.id}: {slot_when}", block_id=f"slot-{slot.id}", accessory=_book_button(slot))
+
+
+def _nav(page: Page) -> Json:
     buttons = []
     if page.page > 0:
-        buttons.append(ButtonElement(text="Previous", action_id=f"{PAGE_ACTION}_prev", value=str(page.page - 1)))
+        buttons.append(blockkit.button("Previous", f"{PAGE_ACTION}_prev", str(page.page - 1)))
     if page.has_more:
-        buttons.append(ButtonElement(text="Next", action_id=f"{PAGE_ACTION}_next", value=str(page.page + 1)))
-    return ActionsBlock(block_id="pages", elements=buttons)
+        buttons.append(blockkit.button("Next", f"{PAGE_ACTION}_next", str(page.page + 1)))
+    return blockkit.actions("pages", buttons)
 
 
 def booked_text(result: Booked, zone: ZoneInfo) -> str:
@@ -196,21 +199,14 @@ def booked_text(result: Booked, zone: ZoneInfo) -> str:
     )
 
 
-def taken_blocks(error: SlotTaken, zone: ZoneInfo) -> tuple[str, list[Block]]:
+def taken_blocks(error: SlotTaken, zone: ZoneInfo) -> tuple[str, list[Json]]:
     text = error.message
     if not error.alternatives:
         text += " That coach has no other open slot right now; see `/cba-book` for everyone's."
-        return text, [SectionBlock(text=_md(text))]
+        return text, [blockkit.section(text)]
     text += " Other open slots with the same coach:"
-    blocks: list[Block] = [SectionBlock(text=_md(text))]
-    for slot in error.alternatives:
-        blocks.append(
-            SectionBlock(
-                block_id=f"slot-{slot.id}",
-                text=_md(f"slot #{slot.id}: {when(slot, zone)}"),
-                accessory=_book_button(slot),
-            )
-        )
+    blocks = [blockkit.section(text)]
+    blocks += [_slot_section(slot, when(slot, zone)) for slot in error.alternatives]
     lines = [text] + [f"• slot #{s.id}: {when(s, zone)} (`/cba-book {s.id}`)" for s in error.alternatives]
     return "\n".join(lines), blocks
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class CbaError(Exception):
     """A request the bot refuses; nothing it did is kept."""
@@ -35,6 +37,21 @@ class NotPermitted(CbaError):
         article = "an" if needed[:1] in "aeiou" else "a"
         super().__init__(f":no_entry: You need to be {article} {needed} to {action}.")
         self.roles = roles
+
+
+def not_registered_text(organisers: Sequence[str]) -> str:
+    """What a workspace member the Academy does not know is told (SPEC 3, Membership): whom to ask."""
+    whom = ", ".join(f"<@{slack_id}>" for slack_id in organisers)
+    ask = f"Please ask an organiser to add you: {whom}." if whom else "Please ask the Academy's organisers to add you."
+    return f":wave: You are not registered in the Cluster Booster Academy yet. {ask}"
+
+
+class NotRegistered(CbaError):
+    """The caller holds no role: everything but /cba-help is refused, and nothing is stored about them."""
+
+    def __init__(self, organisers: Sequence[str]) -> None:
+        super().__init__(not_registered_text(organisers))
+        self.organisers = tuple(organisers)
 
 
 class Conflict(CbaError):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from commands.common.errors import UsageError
+from commands.common.text import clean_payload
 
 _ID = re.compile(r"^#?(\d{1,9})$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -46,14 +49,64 @@ def parse_id(token: str, kind: str, usage: str) -> int:
     return int(match.group(1))
 
 
+# The dates the bot takes: wide enough for any programme, narrow enough that adding a length, a reminder offset
+# or a time zone to one can never leave what `datetime` represents (year 1 and year 9999 would).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
+# No ID or page the bot puts on a button is larger; a forged or mangled value could be.
+MAX_BUTTON_NUMBER = 999_999_999
+
+
+def button_number(value: object) -> int | None:
+    """The number a button carries (an ID, a page), or None: 0 to MAX_BUTTON_NUMBER, ASCII digits if text
+    ("²".isdigit() is true, and int() refuses it)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_BUTTON_NUMBER else None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_BUTTON_NUMBER)):
+        return int(text)
+    return None
+
+
+# No list the bot pages through is this long; a larger page number is forged and would overflow an OFFSET.
+MAX_PAGE = 10_000
+
+
+def button_page(value: object) -> int | None:
+    """The page a "Next"/"Previous" button carries, or None (see `button_number`)."""
+    number = button_number(value)
+    return number if number is not None and number <= MAX_PAGE else None
+
+
+def button_data(value: str) -> Any:
+    """A button's JSON value, decoded and cleaned as every payload is (a JSON escape can carry a NUL);
+    ValueError if it is not JSON."""
+    return clean_payload(json.loads(value))
+
+
 def parse_date(token: str, usage: str) -> date:
     match = _DATE.match(token.strip())
     if not match:
         raise UsageError(f"'{token}' is not a date in the form YYYY-MM-DD.", usage=usage)
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise UsageError(f"'{token}' is not a real date.", usage=usage) from None
+    check_date_range(day, usage)
+    return day
+
+
+def check_date_range(day: date, usage: str) -> None:
+    """Refuse a date outside FIRST_DAY..LAST_DAY with the usage (for dates that come from elsewhere too)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(
+            f"{day.isoformat()} is out of range: dates go from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}.",
+            usage=usage,
+        )
 
 
 def parse_time(token: str, usage: str) -> time:

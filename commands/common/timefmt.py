@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def fallback_text(instant: datetime, zone: ZoneInfo) -> str:
@@ -20,3 +20,14 @@ def slack_date_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     """`Mon 3 Jun 09:00–12:00` style: one date token plus the end time token."""
     end_token = f"<!date^{int(end.timestamp())}^{{time}}|{end.astimezone(zone):%H:%M}>"
     return f"{slack_date(start, zone)}–{end_token}"
+
+
+def zone_name(tz: object) -> str | None:
+    """`tz` if it names a time zone we can load (as Slack's `tz` does), else None: nothing else is stored."""
+    if not isinstance(tz, str) or not tz or len(tz) > 64:
+        return None
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return tz

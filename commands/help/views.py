@@ -20,13 +20,38 @@ ROLE_NAMES = {"participant": "participant", "alumni": "alumni", "coach": "coach"
 
 
 def _visible_usages(command: CommandSpec, roles: frozenset[str]) -> list[Usage]:
-    return command.usages_for(roles | {"participant", "alumni"}) if not roles else command.usages_for(roles)
+    return command.usages_for(roles)
 
 
 def _roles_line(roles: frozenset[str]) -> str:
-    if not roles:
-        return "You have no role yet: an organiser can give you one. Meanwhile you can look around."
     return "Your roles: " + ", ".join(sorted(roles)) + "."
+
+
+def _offer_lines() -> list[str]:
+    """What the bot does for members, one line a command (a newcomer's preview)."""
+    return [
+        f"• `{command.name}` — {command.description}"
+        for command in COMMANDS
+        if command.members_only and command.usages_for(frozenset({"participant", "alumni", "coach"}))
+    ]
+
+
+def newcomer_text(hint: str) -> str:
+    """/cba-help for someone with no role: whom to ask, and what CBA Bot will do for them once registered."""
+    lines = ["*CBA Bot — what you can do*", hint, "Once you are registered, CBA Bot lets you:", *_offer_lines()]
+    lines.append("Until then, `/cba-help` is the command you can use.")
+    return "\n".join(lines)
+
+
+def newcomer_blocks(hint: str) -> list[Block]:
+    offer = "\n".join(["*Once you are registered, CBA Bot lets you:*", *_offer_lines()])
+    return [
+        HeaderBlock(text="CBA Bot — what you can do"),
+        SectionBlock(text=MarkdownTextObject(text=hint[:3000])),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text=offer[:3000])),
+        ContextBlock(elements=[MarkdownTextObject(text="Until then, `/cba-help` is the command you can use.")]),
+    ]
 
 
 def help_text(roles: frozenset[str]) -> str:

@@ -13,7 +13,8 @@ from bot.kernel.kinds import PUBLISH, Outgoing, Skip
 from bot.kernel.request import Reply, Turn, ViewResult
 from commands.coaching import service as coaching
 from commands.coaching import views as coaching_views
-from commands.common.actors import load_actor
+from commands.common.actors import load_actor, organisers_to_ask
+from commands.common.errors import not_registered_text
 from commands.home import parse, service, views
 from commands.questions import listeners as questions
 from commands.questions.parse import Ask
@@ -24,10 +25,15 @@ def home_opened(turn: Turn, event: dict[str, Any]) -> None:
     """Only the Home tab: the Messages and About tabs open the same event and show nothing of ours."""
     if event.get("tab") != "home" or not turn.user_id:
         return
-    # A stored member (not erased), or the Slack ID of someone the bot does not know yet.
-    member = turn.actor.member
-    to: outbox.Recipient = member if member.id is not None else turn.user_id
-    outbox.publish_home(turn.session, to, now=turn.now, organisers=turn.deps.settings.organisers)
+    if not turn.actor.roles:
+        # Not registered (SPEC 3, Membership): whom to ask, as an answer the engine forgets once shown.
+        hint = not_registered_text(organisers_to_ask(turn.session, turn.deps.settings.organisers))
+        view = views.not_registered_view(hint).to_dict()
+        outbox.queue(
+            turn.session, turn.user_id, now=turn.now, method=PUBLISH, args={"view": view}, kind=outbox.ANSWER_KIND
+        )
+        return
+    outbox.publish_home(turn.session, turn.actor.member, now=turn.now, organisers=turn.deps.settings.organisers)
 
 
 def render_home(session: Session, row: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
@@ -36,6 +42,9 @@ def render_home(session: Session, row: Reminder, now: datetime, zone: ZoneInfo) 
     actor = load_actor(session, row.recipient, organisers, create=False)
     if actor.member.erased_at is not None:
         return Skip("the member's data was erased")
+    if not actor.roles:  # a role removed since the refresh was queued
+        hint = not_registered_text(organisers_to_ask(session, frozenset()))
+        return Outgoing(method=PUBLISH, args={"view": views.not_registered_view(hint).to_dict()})
     board = service.dashboard(session, actor, now)
     view = views.home_view(board, zone, now)
     return Outgoing(method=PUBLISH, args={"view": view.to_dict()})

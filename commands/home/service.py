@@ -50,10 +50,6 @@ class Dashboard:
     matching: list[Question] = field(default_factory=list)
     counts: OrganiserCounts | None = None
 
-    @property
-    def newcomer(self) -> bool:
-        return not self.role_set
-
     def has(self, role: str) -> bool:
         return role in self.role_set
 

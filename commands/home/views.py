@@ -166,25 +166,20 @@ def _header(board: Dashboard) -> list[Block]:
     ]
 
 
-def newcomer_blocks(board: Dashboard) -> list[Block]:
-    text = (
-        ":wave: Welcome to the Cluster Booster Academy workspace! You do not have a role yet: "
-        "an organiser gives you one (participant, coach or alumni) when you join a cohort.\n"
-        "Meanwhile, *fill in your profile* so other cluster managers can find you, browse people with "
-        "`/cba-directory`, and *ask the alumni* anything with `/cba-ask`. `/cba-help` lists every command."
+def not_registered_view(hint: str) -> View:
+    """The Home of someone with no role (SPEC 3, Membership): whom to ask, no buttons (each would be refused)."""
+    return View(
+        type="home",
+        blocks=[
+            HeaderBlock(text=PlainTextObject(text="Welcome to CBA")),
+            SectionBlock(text=_md(truncate(hint, SECTION_BUDGET))),
+            ContextBlock(elements=[_md("`/cba-help` shows what CBA Bot does for members of the Academy.")]),
+        ],
     )
-    title = f"Welcome to CBA, {' '.join(board.name.split())}" if board.name.strip() else "Welcome to CBA"
-    return [
-        HeaderBlock(text=PlainTextObject(text=truncate(title, 150))),
-        SectionBlock(text=_md(text)),
-        actions(board),
-    ]
 
 
 def home_view(board: Dashboard, zone: ZoneInfo, now: datetime) -> View:
     """The viewer's dashboard: a few short sections, each capped, so it always fits Slack's limits."""
-    if board.newcomer:
-        return View(type="home", blocks=newcomer_blocks(board))
     blocks: list[Block] = [*_header(board), actions(board)]
     sections: list[list[Block]] = []
     if board.cohort is not None:

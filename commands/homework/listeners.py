@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from bot.kernel import outbox
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.errors import FieldErrors, NotPermitted, UsageError
-from commands.common.parsing import parse_url
+from commands.common.parsing import button_number, button_page, parse_url
 from commands.homework import parse, service, views
 
 PAGE_ACTIONS = re.compile(rf"^{views.PAGE_ACTION}_(prev|next)$")
@@ -135,13 +135,14 @@ def handle_submit_button(turn: Turn) -> Reply | None:
 
 
 def parse_id_or_usage(value: str, use: str) -> int:
-    if not value.isdigit():
+    number = button_number(value)
+    if number is None:
         raise UsageError("That button is out of date.", usage=use)
-    return int(value)
+    return number
 
 
 def handle_page(turn: Turn) -> Reply:
-    page = int(_action_value(turn) or 0) if _action_value(turn).isdigit() else 0
+    page = button_page(_action_value(turn)) or 0
     reply = _list(turn, page)
     reply.replace_original = True
     return reply

@@ -41,6 +41,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def fold(text: str | None) -> str:
     """Lower-case ASCII: accents stripped, case folded ('Škoda Straße' -> 'skoda strasse')."""
+    if text is None or text.isascii():
+        return (text or "").lower()  # the same result, without decomposing it letter by letter
     decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
 

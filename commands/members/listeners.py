@@ -10,10 +10,13 @@ from sqlalchemy import select
 from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult
-from commands.common.actors import get_or_create_member, member_by_slack_id, persisted
-from commands.common.errors import FieldErrors, NotFound
+from commands.common.actors import get_or_create_member, member_by_slack_id, organisers_to_ask, persisted
+from commands.common.errors import FieldErrors, NotFound, not_registered_text
+from commands.common.parsing import button_number
+from commands.common.text import truncate
+from commands.common.timefmt import zone_name
 from commands.members import parse, search, service, views
-from commands.members.fields import FIELDS, check_field
+from commands.members.fields import FIELDS, MAX_NAME, check_field
 from storage.models import Member, Reminder
 
 EXPORT_FILENAME = "cba-profile-export.json"
@@ -159,9 +162,8 @@ def _directory_reply(turn: Turn, query: parse.DirectoryQuery, page: int) -> Repl
         text, blocks = views.counts_blocks(search.counts(turn.session, viewer), organiser=viewer.organiser)
         return Reply(text, blocks)
     result = search.search(turn.session, query, viewer, page=page)
-    roles = service.roles_of_members(turn.session, result.members)
-    text, blocks = views.directory_blocks(query, result, roles, organiser=viewer.organiser)
-    return Reply(text, blocks)
+    header, cards = views.directory_blocks(query, result, organiser=viewer.organiser)
+    return Reply(header, cards)
 
 
 def directory_command(turn: Turn) -> Reply:
@@ -182,9 +184,10 @@ def page_action(turn: Turn) -> Reply:
 
 def view_profile_action(turn: Turn) -> Reply:
     value = _action_value(turn)
-    if not value.isdigit():
+    member_id = button_number(value)
+    if member_id is None:
         raise NotFound("member", value or "?")
-    member = service.card_member_by_id(turn.session, turn.actor, int(value))
+    member = service.card_member_by_id(turn.session, turn.actor, member_id)
     return _card_reply(turn, member)
 
 
@@ -235,17 +238,26 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
         return
     profile = user.get("profile") or {}
     if not member.name:
-        member.name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or "")
+        name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or "")
+        member.name = truncate(" ".join(name.split()), MAX_NAME)
     if not member.email:
-        member.email = profile.get("email") or None
-    if user.get("tz"):
-        member.tz = str(user["tz"])
+        email = str(profile.get("email") or "").strip()
+        member.email = email if "@" in email and len(email) <= 320 else None
+    tz = zone_name(user.get("tz"))
+    if tz:
+        member.tz = tz
         member.tz_checked_at = turn.now
     search.index_member(turn.session, member)
     key = f"welcome:member:{member.id}"
     if turn.session.scalar(select(Reminder.id).where(Reminder.dedupe_key == key)) is not None:
         return  # welcomed already (Slack sent the join again under another event ID)
-    text, blocks = views.welcome_blocks(member.name)
+    # Someone the roster did not name yet is told whom to ask (SPEC 3, Membership).
+    hint = (
+        None
+        if turn.actor.roles
+        else not_registered_text(organisers_to_ask(turn.session, turn.deps.settings.organisers))
+    )
+    text, blocks = views.welcome_blocks(member.name, hint)
     outbox.queue(
         turn.session, str(user["id"]), now=turn.now, text=text, blocks=blocks, subject=("member", member.id), key=key
     )
@@ -253,7 +265,8 @@ def team_join(turn: Turn, event: dict[str, Any]) -> None:
 
 def register(registry: Registry) -> None:
     registry.admin_subcommand(role_subcommand, "role")
-    registry.command(parse.PROFILE, profile_command)
+    # Setting a field, the modal and the export all work on the caller's own row.
+    registry.command(parse.PROFILE, profile_command, whole_member=True, writes=parse.profile_writes)
     registry.command(parse.DIRECTORY, directory_command)
     registry.view(views.PROFILE_MODAL, profile_submitted)
     registry.action(views.OPEN_PROFILE, open_profile_action)

@@ -60,6 +60,12 @@ class DeleteMine:
 ProfileCommand = EditProfile | SetField | ShowCard | ExportMine | DeleteMine
 
 
+def profile_writes(text: str) -> bool:
+    """Whether a `/cba-profile` text changes the database (`set` a field, `export` queues two messages)."""
+    word, _rest = first_word(text)
+    return word in ("set", "export")
+
+
 def parse_profile(text: str) -> ProfileCommand:
     usage = profile_usage()
     word, rest = first_word(text)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from commands.common.audit import audit
+from commands.common.text import clean_text
 from commands.members.eligibility import is_eligible
 from commands.members.fields import check_field, normalise_tags, tag_key
 from commands.members.parse import COHORT_CODE
@@ -111,7 +112,8 @@ def _check(line: int, raw: dict[str, str]) -> _Row:
 
 
 def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    # Control characters and NUL are dropped as from any text a user gives (PostgreSQL refuses NUL).
+    reader = csv.DictReader(io.StringIO(clean_text(text.lstrip("\ufeff"))))
     header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
     if not header:
         raise RosterFileError("the file is empty (a header row is needed)")

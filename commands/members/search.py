@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from commands.members.fields import sort_key, tag_key, words
 from commands.members.parse import DirectoryQuery
+from storage.db import core
 from storage.models import Cohort, Facet, Member, MemberCount, MemberSortKey, MemberTerm, RoleGrant, member_facets
 
 PAGE_SIZE = 8
@@ -97,33 +98,33 @@ def index_member(session: Session, member: Member) -> None:
     One flush (the member's row and its counts first), then only the difference: the stored terms and sort
     row read as tuples in one statement, the vanished terms deleted in one statement, the new ones inserted in
     one executemany, and the sort row written only when it changed."""
-    session.flush()
+    connection = core(session)  # flushes the member's row first
     member_id = member.id
     wanted = member_terms(member)
     have: set[tuple[str, str]] = set()
     stored_key: tuple[bool, str] | None = None
-    for kind, term in session.execute(_STORED, {"member_id": member_id}):
+    for kind, term in connection.execute(_STORED, {"member_id": member_id}):
         if kind in ("+", "-"):
             stored_key = (kind == "+", term)
         else:
             have.add((kind, term))
     stale = have - wanted
     if stale:
-        session.execute(_DELETE_TERMS, {"member_id": member_id, "stale": sorted(stale)})
+        connection.execute(_DELETE_TERMS, {"member_id": member_id, "stale": sorted(stale)})
     new = wanted - have
     if new:
-        session.execute(
+        connection.execute(
             _INSERT_TERMS, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(new)]
         )
     if member.erased_at is not None:
         if stored_key is not None:
-            session.execute(_DELETE_SORT_KEY, {"member_id": member_id})
+            connection.execute(_DELETE_SORT_KEY, {"member_id": member_id})
         return
     key = sort_key(member.name)
     visible = bool(member.visible)
     if stored_key != (visible, key):
-        upsert = _UPSERT_SORT_KEY[session.get_bind().dialect.name]
-        session.execute(upsert, {"member_id": member_id, "sort_key": key, "visible": visible})
+        upsert = _UPSERT_SORT_KEY[connection.dialect.name]
+        connection.execute(upsert, {"member_id": member_id, "sort_key": key, "visible": visible})
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -375,12 +376,61 @@ def _plan(session: Session, query: DirectoryQuery, viewer: Viewer) -> tuple[_Pla
 
 DENSE = 2_000
 COUNT_CAP = 200
-_MEMBERS = select(Member).where(Member.id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class RoleLine:
+    role: str
+    cohort: str | None  # the cohort's code
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a directory card shows of a member (a few columns: no ORM entity per card)."""
+
+    id: int
+    name: str
+    visible: bool
+    organisation: str
+    country: str | None
+    expertise: list[str]
+    roles: list[RoleLine]
+
+
+# A page's cards and their roles in one statement (a row per role; roles in name order, as on a profile card).
+_CARDS = (
+    select(
+        Member.id,
+        Member.name,
+        Member.visible,
+        Member.organisation,
+        Member.country,
+        Member.expertise,
+        RoleGrant.role,
+        Cohort.code,
+    )
+    .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
+    .outerjoin(Cohort, Cohort.id == RoleGrant.cohort_id)
+    .where(Member.id.in_(bindparam("ids", expanding=True)))
+    .order_by(RoleGrant.role)
+)
+
+
+def _cards(session: Session, ids: list[int]) -> list[Card]:
+    cards: dict[int, Card] = {}
+    rows = core(session).execute(_CARDS, {"ids": ids})
+    for member_id, name, visible, organisation, country, expertise, role, code in rows:
+        card = cards.get(member_id)
+        if card is None:
+            card = cards[member_id] = Card(member_id, name, visible, organisation, country, expertise, [])
+        if role is not None:
+            card.roles.append(RoleLine(role, code))
+    return [cards[member_id] for member_id in ids]
 
 
 @dataclass(frozen=True)
 class Page:
-    members: list[Member]
+    members: list[Card]
     total: int  # counted up to COUNT_CAP + 1
     page: int
     pages: int
@@ -396,12 +446,13 @@ def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int
         return Page([], 0, 0, 0)
     plan, values = planned
     limit = COUNT_CAP + 1
-    raw = session.execute(plan.matches, {**values, "limit": limit}).all()
+    connection = core(session)
+    raw = connection.execute(plan.matches, {**values, "limit": limit}).all()
     found = set(raw)
     while plan.repeats and len(raw) == limit and len(found) <= COUNT_CAP:
         # A member matched the word prefix twice ('mob': mobile, mobility): read on until enough distinct ones.
         limit *= 4
-        raw = session.execute(plan.matches, {**values, "limit": limit}).all()
+        raw = connection.execute(plan.matches, {**values, "limit": limit}).all()
         found = set(raw)
     total = min(len(found), COUNT_CAP + 1)
     pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
@@ -412,11 +463,10 @@ def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int
         ids = [member_id for _key, member_id in ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
     else:
         statement = plan.pages[plan.dense or plan.driver is None]
-        ids = list(session.scalars(statement, {**values, "offset": page * PAGE_SIZE}))
+        ids = list(connection.scalars(statement, {**values, "offset": page * PAGE_SIZE}))
     if not ids:
         return Page([], total, page, pages)
-    loaded = {member.id: member for member in session.scalars(_MEMBERS, {"ids": ids})}
-    return Page([loaded[member_id] for member_id in ids], total, page, pages)
+    return Page(_cards(session, ids), total, page, pages)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from commands.common.audit import audit
 from commands.common.errors import NotFound, UsageError
 from commands.members.fields import FieldValue
 from commands.members.parse import admin_usage, profile_usage
-from commands.members.search import Viewer, find_cohort, index_member
+from commands.members.search import RoleLine, Viewer, find_cohort, index_member
 from storage.models import AuditEntry, Cohort, Member, Reminder, RoleGrant
 
 if TYPE_CHECKING:
@@ -27,7 +26,8 @@ ERASED_NAME = "former member"
 
 
 def viewer_of(actor: Actor) -> Viewer:
-    return Viewer(member_id=actor.member.id, organiser=actor.has("organiser"))
+    # A caller without a member row (0: no member has it) sees only what everyone sees.
+    return Viewer(member_id=actor.member_id or 0, organiser=actor.has("organiser"))
 
 
 # --- profiles ----------------------------------------------------------------------------------
@@ -73,34 +73,16 @@ def _visible_to(actor: Actor, member: Member, slack_id: str) -> Member:
     raise NotFound("member", f"<@{slack_id}>", usage=profile_usage())
 
 
-@dataclass(frozen=True)
-class RoleLine:
-    role: str
-    cohort: str | None
-
-
-# Built once: the directory shows roles on every card and the card on every profile answer.
+# Built once: a profile answer shows the member's roles.
 _ROLES = select(RoleGrant.member_id, RoleGrant.role, Cohort.code).join(
     Cohort, Cohort.id == RoleGrant.cohort_id, isouter=True
 )
 _ROLES_OF_MEMBER = _ROLES.where(RoleGrant.member_id == bindparam("member_id")).order_by(RoleGrant.role)
-_ROLES_OF_MEMBERS = _ROLES.where(RoleGrant.member_id.in_(bindparam("member_ids", expanding=True))).order_by(
-    RoleGrant.member_id, RoleGrant.role
-)
 
 
 def roles_of_member(session: Session, member: Member) -> list[RoleLine]:
     rows = session.execute(_ROLES_OF_MEMBER, {"member_id": member.id})
     return [RoleLine(role, code) for _member_id, role, code in rows]
-
-
-def roles_of_members(session: Session, members: Sequence[Member]) -> dict[int, list[RoleLine]]:
-    """Each member's roles (as `roles_of_member` gives them), in one query: for a page of cards."""
-    roles: dict[int, list[RoleLine]] = {member.id: [] for member in members}
-    if roles:
-        for member_id, role, code in session.execute(_ROLES_OF_MEMBERS, {"member_ids": list(roles)}):
-            roles[member_id].append(RoleLine(role, code))
-    return roles
 
 
 def accepts_questions(session: Session, member: Member) -> bool:

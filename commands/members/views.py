@@ -22,11 +22,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.common import blockkit
+from commands.common.blockkit import Json
+from commands.common.parsing import button_data, button_page
 from commands.common.text import escape, truncate
 from commands.members.fields import MAX_BIO, MAX_NAME, MAX_TEXT
 from commands.members.parse import DirectoryQuery
-from commands.members.search import COUNT_CAP, PAGE_SIZE, Counts, Page
-from commands.members.service import RoleLine
+from commands.members.search import COUNT_CAP, PAGE_SIZE, Card, Counts, Page, RoleLine
 from storage.models import Member
 
 PROFILE_MODAL = "cba_profile_modal"
@@ -77,11 +79,11 @@ def card_blocks(member: Member, roles: list[RoleLine], *, show_hidden: bool, que
     ]
 
 
-def _short_card(member: Member, roles: list[RoleLine], *, show_hidden: bool) -> str:
+def _short_card(member: Card, *, show_hidden: bool) -> str:
     head = f"*{escape(member.name) or 'Unnamed member'}*"
     if show_hidden and not member.visible:
         head += " :see_no_evil: _hidden_"
-    parts = [_roles_text(roles)]
+    parts = [_roles_text(member.roles)]
     if member.organisation:
         parts.append(escape(member.organisation))
     if member.country:
@@ -93,24 +95,30 @@ def _short_card(member: Member, roles: list[RoleLine], *, show_hidden: bool) -> 
 
 
 def page_value(query: DirectoryQuery, page: int) -> str:
-    return json.dumps({"q": query.text[:1800], "p": page})
+    """The query and page behind a Previous/Next button, within a button value's limit (JSON escapes
+    can make a non-ASCII query several times longer: such a query is shortened until it fits)."""
+    text = query.text[:1800]
+    value = json.dumps({"q": text, "p": page})
+    while len(value) > blockkit.BUTTON_VALUE:
+        text = text[: len(text) * 2 // 3]
+        value = json.dumps({"q": text, "p": page})
+    return value
 
 
 def read_page_value(value: str | None) -> tuple[str, int]:
     try:
-        data = json.loads(value or "{}")
-        return str(data.get("q", "")), int(data.get("p", 0))
+        data = button_data(value or "{}")
+        return str(data.get("q", "")), button_page(data.get("p", 0)) or 0
     except (ValueError, TypeError, AttributeError):
         return "", 0
 
 
-def directory_blocks(
-    query: DirectoryQuery, result: Page, roles: dict[int, list[RoleLine]], *, organiser: bool
-) -> tuple[str, list[Block]]:
+def directory_blocks(query: DirectoryQuery, result: Page, *, organiser: bool) -> tuple[str, list[Json]]:
+    """A page of short cards. Plain dicts (commands.common.blockkit): this answers every directory search."""
     shown = escape(truncate(query.text, 200)) or "everyone"
     if result.total == 0:
         text = f":mag: No members match `{shown}`."
-        return text, [SectionBlock(text=MarkdownTextObject(text=text + "\nTry fewer words or filters."))]
+        return text, [blockkit.section(text + "\nTry fewer words or filters.")]
     first = result.page * PAGE_SIZE + 1
     total = f"More than {COUNT_CAP:,}" if result.capped else str(result.total)
     text = f":busts_in_silhouette: {total} member{'s' if result.total != 1 else ''} match `{shown}`"
@@ -118,24 +126,18 @@ def directory_blocks(
     header = f"{text} (showing {first}–{first + len(result.members) - 1}, page {result.page + 1} of {of})."
     if result.capped and result.page == result.pages - 1:
         header += " Add words or filters to see more."
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=header))]
+    blocks = [blockkit.section(header)]
     for member in result.members:
-        blocks.append(
-            SectionBlock(
-                block_id=f"member-{member.id}",
-                text=MarkdownTextObject(text=_short_card(member, roles.get(member.id, []), show_hidden=organiser)),
-                accessory=ButtonElement(text="View profile", action_id=VIEW_PROFILE, value=str(member.id)),
-            )
-        )
-    buttons: list[ButtonElement] = []
+        card = _short_card(member, show_hidden=organiser)
+        view = blockkit.button("View profile", VIEW_PROFILE, str(member.id))
+        blocks.append(blockkit.section(card, block_id=f"member-{member.id}", accessory=view))
+    buttons = []
     if result.page > 0:
-        buttons.append(
-            ButtonElement(text="Previous", action_id=PAGE_PREVIOUS, value=page_value(query, result.page - 1))
-        )
+        buttons.append(blockkit.button("Previous", PAGE_PREVIOUS, page_value(query, result.page - 1)))
     if result.page < result.pages - 1:
-        buttons.append(ButtonElement(text="Next", action_id=PAGE_NEXT, value=page_value(query, result.page + 1)))
+        buttons.append(blockkit.button("Next", PAGE_NEXT, page_value(query, result.page + 1)))
     if buttons:
-        blocks.append(ActionsBlock(block_id="pages", elements=buttons))
+        blocks.append(blockkit.actions("pages", buttons))
     return header, blocks
 
 
@@ -263,12 +265,22 @@ def erase_confirm_blocks() -> tuple[str, list[Block]]:
     ]
 
 
-def welcome_blocks(name: str) -> tuple[str, list[Block]]:
+def welcome_blocks(name: str, not_registered: str | None = None) -> tuple[str, list[Block]]:
+    """The welcome DM; for someone with no role yet (`not_registered`: whom to ask), without the profile button."""
     greeting = (
         f"Welcome to the Cluster Booster Academy workspace, {escape(name)}!"
         if name
         else "Welcome to the Cluster Booster Academy workspace!"
     )
+    if not_registered is not None:
+        text = f":wave: {greeting}\n{not_registered}"
+        return text, [
+            HeaderBlock(text=PlainTextObject(text="Welcome to CBA")),
+            SectionBlock(text=MarkdownTextObject(text=text)),
+            ContextBlock(
+                elements=[MarkdownTextObject(text="`/cba-help` shows what CBA Bot does for members of the Academy.")]
+            ),
+        ]
     text = (
         f":wave: {greeting} Fill in your profile so other cluster managers can find you: your organisation, "
         "country, sectors and expertise. Your profile stays hidden until you choose to show it."

@@ -6,14 +6,13 @@ posts, DMs and edits are outbox rows (commands.questions.posting).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.kernel import outbox
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
 from commands.common.actors import persisted
 from commands.common.errors import CbaError, FieldErrors, UsageError
-from commands.common.parsing import parse_id
+from commands.common.parsing import button_data, button_page, parse_id
 from commands.questions import parse as parsing
 from commands.questions import posting, service, views
 from storage.models import Question
@@ -127,8 +126,10 @@ def answer_button(turn: Turn) -> None:
 
 def page_button(turn: Turn) -> Reply:
     try:
-        value = json.loads(_action_value(turn))
-        page = int(value.get("p", 0))
+        value = button_data(_action_value(turn))
+        page = button_page(value.get("p", 0))
+        if page is None:
+            raise ValueError("not a page")
         words = str(value.get("q") or "")
     except (ValueError, TypeError, AttributeError):
         raise UsageError("That page is no longer available.", usage=parsing.usage()) from None
@@ -172,6 +173,8 @@ def thread_reply(turn: Turn, event: dict[str, Any]) -> None:
     channel, ts, thread_ts = event.get("channel"), event.get("ts"), event.get("thread_ts")
     if not channel or not ts or not thread_ts or ts == thread_ts or not event.get("user"):
         return
+    if not turn.actor.roles:
+        return  # someone not registered in the Academy: their reply is not an answer (SPEC 3, Membership)
     question = service.question_for_thread(turn.session, str(channel), str(thread_ts))
     if question is None or service.is_asker(turn.actor, question):
         return  # not a question's thread, or the asker's own follow-up

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from bot.kernel import outbox
@@ -10,6 +9,7 @@ from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
 from commands.common.csv_text import to_csv
 from commands.common.errors import UsageError
+from commands.common.parsing import button_data, button_page
 from commands.reports import parse, service, views
 
 
@@ -41,8 +41,10 @@ def report_command(turn: Turn, rest: str) -> Reply:
 def page_button(turn: Turn) -> Reply:
     actions = turn.body.get("actions") or [{}]
     try:
-        value = json.loads(str(actions[0].get("value") or ""))
-        code, page = str(value["c"]), int(value["p"])
+        value = button_data(str(actions[0].get("value") or ""))
+        code, page = str(value["c"]), button_page(value["p"])
+        if page is None:
+            raise ValueError("not a page")
     except (ValueError, TypeError, KeyError, AttributeError):
         raise UsageError("That page is no longer available.", usage=parse.usage()) from None
     report = service.engagement_report(turn.session, turn.actor, code, turn.now)

@@ -613,7 +613,7 @@ class TestMineAndCancel:
         slack.command(P1, "/cba-book", str(slot_id))
         before = database_snapshot(sessions)
         text = _ephemeral(slack.command(who, "/cba-book", "cancel 1"))
-        if who == OUTSIDER:  # no role at all: refused before the booking is even looked up
+        if who == OUTSIDER:  # an alumnus: refused before the booking is even looked up
             assert "You need to be a participant or coach or organiser to cancel coaching bookings" in text
         else:
             assert "You need to be an organiser to cancel booking #1" in text

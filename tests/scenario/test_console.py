@@ -247,3 +247,22 @@ def test_render_blocks_reads_like_slack() -> None:
     assert lines[4].endswith("times in Europe/Brussels")
     assert lines[-1] == "[image: a chart]"
     assert [(c.number, c.action_id, c.value, c.block_id) for c in choices] == [(4, "cancel", "5", "block1")]
+
+
+def test_on_an_empty_database_the_console_user_organises_and_a_stranger_is_not_registered(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    upgrade(url)
+    typed = ["/cba-admin cohort add CBA9 Cluster Booster Academy 9", "/as U0STRANGER1", "/cba-directory", "/quit"]
+    stdout = io.StringIO()
+    status = run_console(
+        Settings(database_url=url), as_name=None, stdin=io.StringIO("\n".join(typed) + "\n"), stdout=stdout
+    )
+    out = stdout.getvalue()
+
+    assert status == 0
+    assert "You are Console User (U0CONSOLE1; organiser)" in out
+    assert "CBA9" in out
+    assert "You need to be" not in out
+    # Someone with no role is told whom to ask: the console user, the only organiser.
+    assert "You are not registered in the Cluster Booster Academy yet" in out
+    assert "ask an organiser to add you: @Console User" in out

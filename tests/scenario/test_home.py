@@ -209,16 +209,36 @@ class TestOtherRoles:
         assert "*Late cancellations:* 1 programme day, 0 coaching sessions" in text
         assert "*Open questions:* 1" in text
 
-    def test_newcomer_without_a_role_gets_a_welcome(self, slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    def test_someone_not_registered_is_told_whom_to_ask_and_nobody_is_stored(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session]
+    ) -> None:
         fake_slack.add_user(NEWCOMER, "Nina New")
+        with sessions.begin() as session:  # an organiser by role grant is named beside CBA_ORGANISERS
+            make_member(session, "U0ORGTWO", "Oscar Organiser", "organiser")
         open_home(slack, NEWCOMER)
 
         view = fake_slack.home[NEWCOMER]
         text = home_text(fake_slack, NEWCOMER)
         assert "Welcome to CBA" in text
-        assert "You do not have a role yet" in text
-        assert "/cba-directory" in text
-        assert action_ids(view) == ["cba_profile_open", views.ASK_ACTION]
+        assert "You are not registered in the Cluster Booster Academy yet" in text
+        assert f"<@{ORGANISER}>, <@U0ORGTWO>" in text
+        assert action_ids(view) == []
+        with sessions() as session:
+            assert session.scalar(select(Member.id).where(Member.slack_id == NEWCOMER)) is None
+            # The Home went out as an answer: once shown, the outbox keeps neither its text nor to whom.
+            assert session.scalar(select(func.count()).select_from(Reminder).where(Reminder.recipient == NEWCOMER)) == 0
+
+    def test_a_member_whose_role_was_removed_sees_the_not_registered_home(
+        self, bot: Bot, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session]
+    ) -> None:
+        fake_slack.add_user(NEWCOMER, "Nina New")
+        with sessions.begin() as session:
+            make_member(session, NEWCOMER, "Nina New", "participant")
+        # Removing the role refreshes the Home, drawn when sent: now the not-registered one.
+        slack.command(ORGANISER, "/cba-admin", f"role remove <@{NEWCOMER}> participant")
+
+        assert "You are not registered in the Cluster Booster Academy yet" in home_text(fake_slack, NEWCOMER)
+        assert action_ids(fake_slack.home[NEWCOMER]) == []
 
 
 class TestLimits:

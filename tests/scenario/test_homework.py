@@ -393,7 +393,12 @@ class TestList:
     ) -> None:
         with sessions.begin() as session:
             make_member(session, "U0NOBODY", "Nobody")
-        refused(slack, sessions, fake_slack, "U0NOBODY", "", "need to be a participant")
+        before = database_snapshot(sessions)
+        answer = slack.command("U0NOBODY", CMD, "")
+        assert answer.json["response_type"] == "ephemeral"
+        assert "You are not registered in the Cluster Booster Academy yet" in answer.text
+        assert f"<@{ORGANISER}>" in answer.text
+        assert database_snapshot(sessions) == before
 
     def test_pages_with_next_and_previous(
         self, slack: SlackDriver, world: World, sessions: sessionmaker[Session], fake_slack: FakeSlack

@@ -18,7 +18,7 @@ from commands.members import views
 from commands.members.slack_sync import learn_new_members
 from storage.models import AuditEntry, Member, Reminder, RoleGrant
 from tests.conftest import ORGANISER, Clock
-from tests.factories import make_cohort
+from tests.factories import make_cohort, make_member
 from tests.factories_members import find_in_database, make_profile, snapshot
 
 MARIA = "U0MARIA"
@@ -653,8 +653,10 @@ class TestWelcome:
         dms = fake_slack.dms_to("U0NEWBIE")
         assert len(dms) == 1
         assert "Nora Newbie" in dms[0].text
-        button = next(e for b in dms[0].blocks if b["type"] == "actions" for e in b["elements"])
-        assert button["action_id"] == views.OPEN_PROFILE
+        # Not in the roster yet: told whom to ask, and no button (it would be refused).
+        assert "not registered in the Cluster Booster Academy yet" in dms[0].text
+        assert f"<@{ORGANISER}>" in dms[0].text
+        assert [b for b in dms[0].blocks if b["type"] == "actions"] == []
         assert member(sessions, "U0NEWBIE").name == "Nora Newbie"
         assert fake_slack.calls_to("users.info") == []
 
@@ -696,9 +698,17 @@ class TestWelcome:
             welcome = check.scalars(select(Reminder).where(Reminder.recipient == "U0NEWBIE")).one()
             assert (welcome.status, welcome.attempts) == ("sent", 2)
 
-    def test_the_button_opens_the_profile_modal(self, slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    def test_a_registered_newcomer_gets_the_profile_button_and_it_opens_the_modal(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session]
+    ) -> None:
+        with sessions.begin() as session:  # on the roster already, with a role, before joining the workspace
+            make_member(session, "U0NEWBIE", "Nora Newbie", "participant")
         fake_slack.add_user("U0NEWBIE", "Nora Newbie", email="nora@example.org")
         slack.event(self._event(), event_id="Ev0JOIN2")
+        dms = fake_slack.dms_to("U0NEWBIE")
+        assert "not registered" not in dms[0].text
+        button = next(e for b in dms[0].blocks if b["type"] == "actions" for e in b["elements"])
+        assert button["action_id"] == views.OPEN_PROFILE
         slack.action("U0NEWBIE", views.OPEN_PROFILE, value="open", channel_id="DU0NEWBIE")
         opened = list(fake_slack.views.values())
         assert opened

@@ -161,6 +161,15 @@ class TestImport:
             assert zoe is not None
             assert zoe.organisation == "Coaching Ltd"
 
+    def test_control_characters_and_nul_in_the_file_are_dropped(
+        self, settings: Settings, workspace: None, tmp_path: Path, sessions: sessionmaker[Session]
+    ) -> None:
+        row = "ana@example.org,Ana\x00 Silva,participant,CBA4,Lisbon\x1b Sea Cluster,PT,Lis\x07boa,,,\r\n"
+        assert import_roster(settings, write(tmp_path, HEADER + row), dry_run=False) == 0
+        with sessions() as session:
+            ana = session.scalars(select(Member).where(Member.email == "ana@example.org")).one()
+            assert (ana.name, ana.organisation, ana.region) == ("Ana Silva", "Lisbon Sea Cluster", "Lisboa")
+
 
 class TestDirectoryExport:
     def test_lists_every_member_visible_or_not_with_their_roles(self, session: Session) -> None:

@@ -53,11 +53,18 @@ class TestHelp:
         assert "Your roles: organiser." in answer.text
         assert answer.json["blocks"]
 
-    def test_a_newcomer_sees_no_organiser_commands(self, slack: SlackDriver) -> None:
+    def test_a_newcomer_is_told_whom_to_ask_and_what_the_bot_does_and_is_not_stored(
+        self, slack: SlackDriver, sessions: sessionmaker[Session]
+    ) -> None:
         answer = slack.command("U0NEWBIE", "/cba-help")
+        assert answer.json["response_type"] == "ephemeral"
+        assert "You are not registered in the Cluster Booster Academy yet" in answer.text
+        assert f"<@{ORGANISER}>" in answer.text
+        assert "`/cba-book` — Book a coaching session" in answer.text
         assert "/cba-admin" not in answer.text
-        assert "/cba-ask" in answer.text
-        assert "no role yet" in answer.text
+        assert answer.json["blocks"]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Member)) == 0
 
     @pytest.mark.parametrize("command", [c.name for c in COMMANDS])
     def test_every_command_answers_help(self, slack: SlackDriver, command: str) -> None:
@@ -93,7 +100,7 @@ class TestTransactions:
     ) -> None:
         calls: list[str] = []
         _register_probe(bot, calls)
-        answer = slack.command("U0ANYONE", "/cba-probe", "ok")
+        answer = slack.command(ORGANISER, "/cba-probe", "ok")
         assert answer.text == "stored ok"
         assert calls == ["after-commit"]
         with sessions() as session:
@@ -104,7 +111,7 @@ class TestTransactions:
     ) -> None:
         calls: list[str] = []
         _register_probe(bot, calls)
-        answer = slack.command("U0ANYONE", "/cba-probe", "usage")
+        answer = slack.command(ORGANISER, "/cba-probe", "usage")
         assert answer.status == 200
         assert answer.json["response_type"] == "ephemeral"
         assert "That is not how it works." in answer.text
@@ -119,7 +126,7 @@ class TestTransactions:
         self, bot: Bot, slack: SlackDriver, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
     ) -> None:
         _register_probe(bot, [])
-        answer = slack.command("U0ANYONE", "/cba-probe", "crash")
+        answer = slack.command(ORGANISER, "/cba-probe", "crash")
         assert answer.status == 200
         assert "Sorry, something went wrong" in answer.text
         assert "Traceback" not in answer.text

@@ -493,6 +493,17 @@ class TestThreadAnswers:
         assert count(sessions, Answer) == 0
         assert answer_dms(fake_slack) == []
 
+    def test_a_reply_from_someone_not_registered_is_not_an_answer_and_stores_nobody(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], people: dict
+    ) -> None:
+        ask(slack, ASKER, QUESTION)
+        question = the_question(sessions)
+        reply_in_thread(slack, fake_slack, question, "U0STRANGER", "Call me, I sell consulting.")
+        assert count(sessions, Answer) == 0
+        assert answer_dms(fake_slack) == []
+        with sessions() as session:
+            assert session.scalar(select(Member.id).where(Member.slack_id == "U0STRANGER")) is None
+
 
 def open_answer_modal(slack: SlackDriver, fake: FakeSlack, user: str, question_id: int = 1) -> dict[str, Any]:
     before = len(fake.calls_to("views.open"))

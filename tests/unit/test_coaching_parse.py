@@ -14,6 +14,7 @@ from commands.coaching.parse import (
     ListSlots,
     MyBookings,
     RemoveSlot,
+    book_writes,
     parse_book,
     parse_slots,
 )
@@ -81,3 +82,14 @@ class TestParseBook:
         with pytest.raises(UsageError) as error:
             parse_book(text)
         assert "Usage of `/cba-book`" in error.value.user_text()
+
+
+def test_booking_and_cancelling_are_known_to_write_before_the_transaction() -> None:
+    assert [book_writes(t) for t in ("12", "#12", "cancel 5", "", "mine", "help")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]

@@ -83,6 +83,7 @@ class TestLoadSettings:
             ("CBA_QUESTION_NUDGE", "2 days"),
             ("CBA_QUESTION_ESCALATION", "soon"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
+            ("CBA_MAX_ACTIVE_BOOKINGS", "²"),
             ("CBA_RETENTION_DAYS", "0"),
             ("PORT", "99999"),
             ("SLACK_API_URL", "ftp://x"),

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from commands.common.errors import FieldErrors
+from commands.common.errors import FieldErrors, not_registered_text
 from commands.home import parse, views
-from commands.home.service import Dashboard
 from commands.homework.service import Mine, Progress
 from storage.models import Assignment, Member, Submission
 
@@ -50,11 +49,12 @@ def test_homework_state(mine: Mine, state: str) -> None:
     assert views.homework_state(mine, NOW).endswith(state)
 
 
-def test_newcomer_home_has_the_welcome_and_fits() -> None:
-    board = Dashboard(name="Nina <New>", slack_id="U1", roles=[])
-    view = views.home_view(board, UTC, NOW).to_dict()
+def test_the_home_of_someone_not_registered_says_whom_to_ask_and_has_no_buttons() -> None:
+    view = views.not_registered_view(not_registered_text(["U0ORG1", "U0ORG2"])).to_dict()
     assert view["type"] == "home"
-    assert "You do not have a role yet" in view["blocks"][1]["text"]["text"]
+    assert "not registered in the Cluster Booster Academy yet" in view["blocks"][1]["text"]["text"]
+    assert "<@U0ORG1>, <@U0ORG2>" in view["blocks"][1]["text"]["text"]
+    assert all(block["type"] != "actions" for block in view["blocks"])
 
 
 class TestAskForm:

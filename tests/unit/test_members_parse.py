@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from commands.common.errors import UsageError
@@ -17,6 +19,13 @@ class TestFolding:
         assert words("Pôle Véhicule du Futur, e-Mobility!") == ["pole", "vehicule", "du", "futur", "e", "mobility"]
         assert tag_key(" Smart-Mobility ") == tag_key("smart mobility") == "smart mobility"
         assert sort_key("Jan Novák") == "jannovak"
+
+    def test_ascii_text_folds_as_the_full_decomposition_would(self) -> None:
+        # fold() takes a shortcut for ASCII text; every ASCII character must come out as the long way gives it.
+        every_ascii = "".join(map(chr, range(128)))
+        decomposed = unicodedata.normalize("NFKD", every_ascii.casefold())
+        slow = "".join(c for c in decomposed if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
+        assert fold(every_ascii) == slow
 
     def test_tags_are_trimmed_deduplicated_and_kept_as_typed(self) -> None:
         assert normalise_tags(" ICT, Mobility ,ict,  Smart   mobility,, ") == ["ICT", "Mobility", "Smart mobility"]
@@ -80,6 +89,16 @@ class TestParseProfile:
         command = parse.parse_profile("set Organization  Piedmont  Cluster")
         assert isinstance(command, parse.SetField)
         assert command.value.value == "Piedmont Cluster"
+
+    def test_the_texts_that_write_are_known_before_the_transaction(self) -> None:
+        # They begin with the write lock (a deferred SQLite transaction that writes late may run twice).
+        assert [parse.profile_writes(t) for t in ("SET region X", " export", "", "<@U0ABC>", "delete")] == [
+            True,
+            True,
+            False,
+            False,
+            False,
+        ]
 
     @pytest.mark.parametrize("text", ["set shoe 42", "set country XX", "delete everything", "<@U0A> <@U0B>", "hello"])
     def test_bad_input_raises_usage(self, text: str) -> None:

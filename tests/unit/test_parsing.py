@@ -7,6 +7,9 @@ from commands.common.errors import UsageError
 from commands.common.parsing import (
     AmbiguousLocalTime,
     NonexistentLocalTime,
+    button_data,
+    button_number,
+    button_page,
     local_to_utc,
     parse_channel,
     parse_date,
@@ -17,7 +20,7 @@ from commands.common.parsing import (
     split_words,
 )
 from commands.common.text import escape
-from commands.common.timefmt import slack_date
+from commands.common.timefmt import slack_date, zone_name
 
 USAGE = "usage: /cba-x"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -43,6 +46,16 @@ class TestDatesAndTimes:
     def test_bad_dates(self, token: str) -> None:
         with pytest.raises(UsageError):
             parse_date(token, USAGE)
+
+    @pytest.mark.parametrize("token", ["0001-01-01", "1999-12-31", "2100-01-01", "9999-12-31"])
+    def test_dates_out_of_range_are_refused_with_usage(self, token: str) -> None:
+        with pytest.raises(UsageError, match="out of range") as caught:
+            parse_date(token, USAGE)
+        assert caught.value.usage == USAGE
+
+    @pytest.mark.parametrize(("token", "day"), [("2000-01-01", date(2000, 1, 1)), ("2099-12-31", date(2099, 12, 31))])
+    def test_the_range_ends_are_dates(self, token: str, day: date) -> None:
+        assert parse_date(token, USAGE) == day
 
     def test_time(self) -> None:
         assert parse_time("9:05", USAGE) == time(9, 5)
@@ -109,3 +122,31 @@ def test_escape_neutralises_mentions_and_links() -> None:
 def test_slack_date_token_has_local_fallback() -> None:
     instant = datetime(2026, 6, 6, 8, 0, tzinfo=UTC)
     assert slack_date(instant, BERLIN) == "<!date^1780732800^{date_short_pretty} {time}|2026-06-06 10:00 CEST>"
+
+
+class TestButtonValues:
+    @pytest.mark.parametrize(("value", "number"), [("12", 12), (" 7 ", 7), (0, 0), ("999999999", 999_999_999)])
+    def test_numbers(self, value: object, number: int) -> None:
+        assert button_number(value) == number
+
+    @pytest.mark.parametrize("value", ["²", "٣", "-1", "1.5", "1000000000", "99999999999999999999", None, True, -3, ""])
+    def test_not_numbers(self, value: object) -> None:
+        assert button_number(value) is None
+
+    def test_pages_stop_where_no_list_goes(self) -> None:
+        assert button_page("10000") == 10_000
+        assert button_page("10001") is None
+
+    def test_json_values_are_cleaned_like_payloads(self) -> None:
+        assert button_data('{"q": "a\\u0000b", "p": [1, "\\u001b"]}') == {"q": "ab", "p": [1, ""]}
+        with pytest.raises(ValueError, match="Expecting value"):
+            button_data("not json")
+
+
+class TestZoneName:
+    def test_a_zone_is_kept(self) -> None:
+        assert zone_name("Europe/Rome") == "Europe/Rome"
+
+    @pytest.mark.parametrize("tz", ["Mars/Olympus", "../../etc/passwd", "x" * 65, "", None, 3])
+    def test_anything_else_is_not(self, tz: object) -> None:
+        assert zone_name(tz) is None
