@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from commands.coaching import service as coaching
@@ -17,10 +18,11 @@ from commands.homework import service as homework
 from commands.members import search
 from commands.members import service as members
 from commands.questions import service as questions
-from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question
+from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question, QuestionRouting
 
 NEXT_DAYS = 4
 MATCHING_QUESTIONS = 5
+ROUTED_QUESTIONS = 20  # more than the Home lists: the rest are counted ("…and N more")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Dashboard:
     slots: list[tuple[CoachingSlot, CoachingBooking | None]] = field(default_factory=list)
     homework: list[homework.Mine] = field(default_factory=list)
     my_questions: list[Question] = field(default_factory=list)
-    matching: list[Question] = field(default_factory=list)
+    matching: list[Question] = field(default_factory=list)  # alumni: routed to them first, then matching
     counts: OrganiserCounts | None = None
 
     @property
@@ -105,5 +107,25 @@ def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
         q for q in questions.questions_asked_by(session, member.id, include_anonymous=True) if q.status == "open"
     ]
     if actor.has("alumni"):
-        board.matching = questions.open_questions_matching(session, member, limit=MATCHING_QUESTIONS)
+        routed = routed_to(session, member.id)
+        seen = {q.id for q in routed}
+        matching = questions.open_questions_matching(session, member, limit=MATCHING_QUESTIONS)
+        board.matching = routed + [q for q in matching if q.id not in seen]
     return board
+
+
+def routed_to(session: Session, member_id: int, limit: int = ROUTED_QUESTIONS) -> list[Question]:
+    """Open questions the bot routed to this alumni (not their own), newest first."""
+    return list(
+        session.scalars(
+            select(Question)
+            .join(QuestionRouting, QuestionRouting.question_id == Question.id)
+            .where(
+                QuestionRouting.member_id == member_id,
+                Question.status == "open",
+                or_(Question.asker_id.is_(None), Question.asker_id != member_id),
+            )
+            .order_by(Question.created_at.desc(), Question.id.desc())
+            .limit(limit)
+        )
+    )
