@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack, Message
-from storage.models import Cohort, Event, Rsvp
+from bot.demo import load_demo
+from bot.features import build_registry
+from commands.common.demo_cast import CURRENT_COHORT
+from storage.models import Cohort, Event, Reminder, Rsvp
 from tests.conftest import ORGANISER, Clock
 from tests.factories_events import make_cohort_with_participants
 
@@ -164,3 +167,15 @@ class TestAnnouncement:
         _admin(slack, f"event remove {event.id}")
         assert "is cancelled: *Torino*" in fake_slack.dms_to(ALICE)[-1].text
         assert fake_slack.dms_to(BRUNO) == []
+
+
+def test_the_demo_announces_its_four_days_once(sessions: sessionmaker[Session], clock: Clock) -> None:
+    for _ in range(2):  # idempotent: a second load announces nothing again
+        with sessions.begin() as session:
+            load_demo(session, clock.now, build_registry())
+    with sessions() as session:
+        rows = session.scalars(select(Reminder).where(Reminder.subject_type == "event-notice")).all()
+        days = session.scalars(select(Event.id)).all()
+    assert sorted(r.subject_id for r in rows) == sorted(days)
+    assert {r.recipient for r in rows} == {CURRENT_COHORT[2]}
+    assert all("New programme day" in str((r.payload or {}).get("text")) for r in rows)
