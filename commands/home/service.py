@@ -18,7 +18,7 @@ from commands.homework import service as homework
 from commands.members import search
 from commands.members import service as members
 from commands.questions import service as questions
-from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question, QuestionRouting
+from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question, QuestionRouting, Rsvp
 
 NEXT_DAYS = 4
 MATCHING_QUESTIONS = 5
@@ -44,7 +44,7 @@ class Dashboard:
     roles: list[str]  # labels, e.g. "participant (CBA3)"
     role_set: frozenset[str] = frozenset()
     cohort: Cohort | None = None
-    days: list[tuple[Event, str | None]] = field(default_factory=list)  # (day, the viewer's answer)
+    days: list[tuple[Event, str | None]] = field(default_factory=list)  # (day, answer_key of the viewer's RSVP)
     bookings: list[CoachingBooking] = field(default_factory=list)
     slots: list[tuple[CoachingSlot, CoachingBooking | None]] = field(default_factory=list)
     homework: list[homework.Mine] = field(default_factory=list)
@@ -83,6 +83,13 @@ def organiser_counts(session: Session, actor: Actor, now: datetime) -> Organiser
     )
 
 
+def answer_key(rsvp: Rsvp | None) -> str | None:
+    """The viewer's answer for a day as the Home shows it: "yes", "no", "late" (a late decline) or None."""
+    if rsvp is None:
+        return None
+    return "late" if rsvp.answer == "no" and rsvp.late_cancellation else rsvp.answer
+
+
 def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
     member = actor.member
     board = Dashboard(
@@ -98,7 +105,7 @@ def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
             board.cohort = session.get(Cohort, cohort_id)
             days = events.upcoming_events(session, cohort_id, now)[:NEXT_DAYS]
             answers = events.answers_of(session, member.id, [day.id for day in days])
-            board.days = [(day, answers[day.id].answer if day.id in answers else None) for day in days]
+            board.days = [(day, answer_key(answers.get(day.id))) for day in days]
         board.homework = homework.my_assignments(session, actor)
         board.bookings, _coached = coaching.my_bookings(session, actor, now)
     if actor.has("coach"):

@@ -81,7 +81,11 @@ def _title(text: str) -> str:
     return escape(truncate(" ".join(text.split()), TITLE_LENGTH))
 
 
-ANSWER_LABEL = {"yes": ":white_check_mark: you're coming", "no": ":no_entry_sign: you declined"}
+ANSWER_LABEL = {
+    "yes": ":white_check_mark: you're coming",
+    "no": ":no_entry_sign: you declined",
+    "late": ":no_entry_sign: you declined (a late cancellation)",
+}
 
 
 def day_line(event: Event, answer: str | None, zone: ZoneInfo) -> str:

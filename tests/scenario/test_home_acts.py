@@ -130,6 +130,24 @@ class TestParticipantHome:
         assert "submitted on time" in line_of(view, "*Cluster map*")
         assert ("Submit a new version", "homework_submit", assignment) in buttons(view)
 
+    def test_a_late_decline_from_the_home_is_flagged_there(
+        self,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        world: dict[str, int],
+    ) -> None:
+        clock.advance(timedelta(days=20))  # the in-person day is 10 days away now
+        view = open_home(slack, PIA)
+        slack.action(PIA, "event_rsvp_no", value=str(world["event"]), view=view)
+        form = fake_slack.calls_to("views.open")[-1].args["view"]
+        assert "late cancellation" in str(form["blocks"])  # said before the member sends the form
+        slack.submit(PIA, form, {"reason": {"reason": {"type": "plain_text_input", "value": "Strike"}}})
+        assert rsvps(sessions) == [(world["event"], "no", True, "Strike")]
+        assert "Recorded as a late cancellation" in fake_slack.dms_to(PIA)[-1].text
+        assert "you declined (a late cancellation)" in line_of(fake_slack.home[PIA], "*Torino*")
+
     def test_a_booking_on_the_home_has_cancel_and_pressing_it_cancels(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], world: dict[str, int]
     ) -> None:
