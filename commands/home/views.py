@@ -178,8 +178,9 @@ def acting_section(
     return blocks
 
 
-def _line(text: str) -> SectionBlock:
-    return SectionBlock(text=_md(truncate(text, SECTION_BUDGET)))
+def _line(text: str, button: ButtonElement | None = None) -> SectionBlock:
+    """One item of an acting section, with its button on the right when it has one."""
+    return SectionBlock(text=_md(truncate(text, SECTION_BUDGET)), accessory=button)
 
 
 def day_blocks(event: Event, answer: str | None, zone: ZoneInfo) -> list[Block]:
@@ -200,7 +201,7 @@ def booking_blocks(booking: CoachingBooking, zone: ZoneInfo) -> list[Block]:
             deny="Keep it",
         ),
     )
-    return [SectionBlock(text=_md(truncate(booking_line(booking, zone), SECTION_BUDGET)), accessory=cancel)]
+    return [_line(booking_line(booking, zone), cancel)]
 
 
 def homework_blocks(item: Mine, zone: ZoneInfo, now: datetime) -> list[Block]:
@@ -210,12 +211,12 @@ def homework_blocks(item: Mine, zone: ZoneInfo, now: datetime) -> list[Block]:
         button = ButtonElement(text="Submit a new version", action_id=SUBMIT_ACTION, value=value)
     else:
         button = ButtonElement(text="Submit", action_id=SUBMIT_ACTION, value=value, style="primary")
-    return [SectionBlock(text=_md(truncate(homework_line(item, zone, now), SECTION_BUDGET)), accessory=button)]
+    return [_line(homework_line(item, zone, now), button)]
 
 
 def question_blocks(question: Question) -> list[Block]:
     answer = ButtonElement(text="Answer", action_id=ANSWER_ACTION, value=str(question.id), style="primary")
-    return [SectionBlock(text=_md(truncate(question_line(question), SECTION_BUDGET)), accessory=answer)]
+    return [_line(question_line(question), answer)]
 
 
 def actions(board: Dashboard) -> ActionsBlock:
