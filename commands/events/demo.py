@@ -1,4 +1,5 @@
-"""Demo data: the four programme days of the demo cohort in the near future, with their reminders."""
+"""Demo data: the four programme days of the demo cohort in the near future, with their reminders and
+their announcement in the cohort channel (outbox rows, posted once the bot runs: `make console` shows them)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.kernel.settings import Settings
 from commands.common.demo_cast import CURRENT_COHORT
 from commands.common.parsing import local_to_utc
-from commands.events import service
+from commands.events import notify, service
 from storage.models import Cohort, Event, Member
 
 ZONE = ZoneInfo("Europe/Brussels")
@@ -61,3 +62,4 @@ def programme_days(session: Session, now: datetime, members: dict[str, Member]) 
         session.add(event)
         session.flush()
         service.plan_reminders(session, event, offsets=Settings().event_reminders, now=now)
+        notify.announce(session, event, zone=ZONE, now=now)

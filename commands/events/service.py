@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,13 +21,26 @@ from storage.models import CheckIn, Cohort, Event, Member, RoleGrant, Rsvp
 
 REMINDER_KIND = "event"
 SUBJECT = "event"
-LATE_CANCELLATION_NOTICE = timedelta(days=14)  # the call's rule for in-person days
+LATE_CANCELLATION_DAYS = 14  # the call's rule for in-person days: "less than two weeks before the dates"
 CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
 
 
+def _day_zone(event: Event) -> ZoneInfo:
+    try:
+        return ZoneInfo(event.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def is_late_decline(event: Event, now: datetime) -> bool:
-    """Declining now would be a late cancellation: an in-person day less than 14 days away."""
-    return event.kind == "in-person" and event.starts_at - now < LATE_CANCELLATION_NOTICE
+    """Declining now would be a late cancellation: an in-person day less than 14 days away, counted in
+    calendar days where the day takes place (the whole 14th day before is still in time, whatever the
+    hour the day starts). Online days are never late to decline."""
+    if event.kind != "in-person":
+        return False
+    zone = _day_zone(event)
+    days_before = (event.starts_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+    return days_before < LATE_CANCELLATION_DAYS
 
 
 # --- cohorts -------------------------------------------------------------------------------------

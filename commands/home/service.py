@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from commands.coaching import service as coaching
@@ -17,10 +18,11 @@ from commands.homework import service as homework
 from commands.members import search
 from commands.members import service as members
 from commands.questions import service as questions
-from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question
+from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question, QuestionRouting, Rsvp
 
 NEXT_DAYS = 4
 MATCHING_QUESTIONS = 5
+ROUTED_QUESTIONS = 20  # more than the Home lists: the rest are counted ("…and N more")
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,12 @@ class Dashboard:
     roles: list[str]  # labels, e.g. "participant (CBA3)"
     role_set: frozenset[str] = frozenset()
     cohort: Cohort | None = None
-    days: list[tuple[Event, str | None]] = field(default_factory=list)  # (day, the viewer's answer)
+    days: list[tuple[Event, str | None]] = field(default_factory=list)  # (day, answer_key of the viewer's RSVP)
     bookings: list[CoachingBooking] = field(default_factory=list)
     slots: list[tuple[CoachingSlot, CoachingBooking | None]] = field(default_factory=list)
     homework: list[homework.Mine] = field(default_factory=list)
     my_questions: list[Question] = field(default_factory=list)
-    matching: list[Question] = field(default_factory=list)
+    matching: list[Question] = field(default_factory=list)  # alumni: routed to them first, then matching
     counts: OrganiserCounts | None = None
 
     def has(self, role: str) -> bool:
@@ -77,6 +79,13 @@ def organiser_counts(session: Session, actor: Actor, now: datetime) -> Organiser
     )
 
 
+def answer_key(rsvp: Rsvp | None) -> str | None:
+    """The viewer's answer for a day as the Home shows it: "yes", "no", "late" (a late decline) or None."""
+    if rsvp is None:
+        return None
+    return "late" if rsvp.answer == "no" and rsvp.late_cancellation else rsvp.answer
+
+
 def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
     member = actor.member
     board = Dashboard(
@@ -92,7 +101,7 @@ def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
             board.cohort = session.get(Cohort, cohort_id)
             days = events.upcoming_events(session, cohort_id, now)[:NEXT_DAYS]
             answers = events.answers_of(session, member.id, [day.id for day in days])
-            board.days = [(day, answers[day.id].answer if day.id in answers else None) for day in days]
+            board.days = [(day, answer_key(answers.get(day.id))) for day in days]
         board.homework = homework.my_assignments(session, actor)
         board.bookings, _coached = coaching.my_bookings(session, actor, now)
     if actor.has("coach"):
@@ -101,5 +110,25 @@ def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
         q for q in questions.questions_asked_by(session, member.id, include_anonymous=True) if q.status == "open"
     ]
     if actor.has("alumni"):
-        board.matching = questions.open_questions_matching(session, member, limit=MATCHING_QUESTIONS)
+        routed = routed_to(session, member.id)
+        seen = {q.id for q in routed}
+        matching = questions.open_questions_matching(session, member, limit=MATCHING_QUESTIONS)
+        board.matching = routed + [q for q in matching if q.id not in seen]
     return board
+
+
+def routed_to(session: Session, member_id: int, limit: int = ROUTED_QUESTIONS) -> list[Question]:
+    """Open questions the bot routed to this alumni (not their own), newest first."""
+    return list(
+        session.scalars(
+            select(Question)
+            .join(QuestionRouting, QuestionRouting.question_id == Question.id)
+            .where(
+                QuestionRouting.member_id == member_id,
+                Question.status == "open",
+                or_(Question.asker_id.is_(None), Question.asker_id != member_id),
+            )
+            .order_by(Question.created_at.desc(), Question.id.desc())
+            .limit(limit)
+        )
+    )

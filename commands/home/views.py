@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     CheckboxesElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -24,13 +25,16 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.coaching.views import CANCEL_ACTION
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
-from commands.events.views import KIND_LABEL, event_zone
+from commands.events.views import KIND_LABEL, event_zone, rsvp_buttons
 from commands.home.parse import MAX_QUESTION_LENGTH
 from commands.home.service import Dashboard, OrganiserCounts
 from commands.homework.service import LATE, ON_TIME, Mine
+from commands.homework.views import SUBMIT_ACTION
 from commands.members.views import OPEN_PROFILE
+from commands.questions.views import ANSWER_ACTION
 from storage.models import CoachingBooking, CoachingSlot, Event, Member, Question
 
 BOOK_ACTION = "home_book"
@@ -77,7 +81,11 @@ def _title(text: str) -> str:
     return escape(truncate(" ".join(text.split()), TITLE_LENGTH))
 
 
-ANSWER_LABEL = {"yes": ":white_check_mark: you're coming", "no": ":no_entry_sign: you declined"}
+ANSWER_LABEL = {
+    "yes": ":white_check_mark: you're coming",
+    "no": ":no_entry_sign: you declined",
+    "late": ":no_entry_sign: you declined (a late cancellation)",
+}
 
 
 def day_line(event: Event, answer: str | None, zone: ZoneInfo) -> str:
@@ -149,6 +157,68 @@ def _section(title: str, body: str) -> list[Block]:
     return [SectionBlock(text=_md(f"*{title}*\n{body}"))]
 
 
+def acting_section(
+    title: str,
+    items: Sequence[T],
+    blocks_of: Callable[[T], list[Block]],
+    *,
+    empty: str,
+    more_hint: str = "",
+    limit: int = MAX_LINES,
+) -> list[Block]:
+    """A titled list whose items carry their own buttons: a few blocks per item, then "…and N more"."""
+    if not items:
+        return _section(title, empty)
+    blocks: list[Block] = [SectionBlock(text=_md(f"*{title}*"))]
+    for item in items[:limit]:
+        blocks.extend(blocks_of(item))
+    rest = len(items) - min(len(items), limit)
+    if rest:
+        blocks.append(ContextBlock(elements=[_md(f"_…and {rest} more{f' — {more_hint}' if more_hint else ''}_")]))
+    return blocks
+
+
+def _line(text: str, button: ButtonElement | None = None) -> SectionBlock:
+    """One item of an acting section, with its button on the right when it has one."""
+    return SectionBlock(text=_md(truncate(text, SECTION_BUDGET)), accessory=button)
+
+
+def day_blocks(event: Event, answer: str | None, zone: ZoneInfo) -> list[Block]:
+    """The day, the viewer's answer, and the same RSVP buttons as the announcement (an answer can change)."""
+    return [_line(day_line(event, answer, zone)), rsvp_buttons(event)]
+
+
+def booking_blocks(booking: CoachingBooking, zone: ZoneInfo) -> list[Block]:
+    cancel = ButtonElement(
+        text="Cancel",
+        action_id=f"{CANCEL_ACTION}_{booking.id}",
+        value=str(booking.id),
+        style="danger",
+        confirm=ConfirmObject(
+            title="Cancel this booking?",
+            text=f"Booking #{booking.id} is cancelled and the coach is told.",
+            confirm="Cancel it",
+            deny="Keep it",
+        ),
+    )
+    return [_line(booking_line(booking, zone), cancel)]
+
+
+def homework_blocks(item: Mine, zone: ZoneInfo, now: datetime) -> list[Block]:
+    """Each open assignment with "Submit" (a new version once submitted): the homework feature's own form."""
+    value = str(item.assignment.id)
+    if item.progress.state in (ON_TIME, LATE):
+        button = ButtonElement(text="Submit a new version", action_id=SUBMIT_ACTION, value=value)
+    else:
+        button = ButtonElement(text="Submit", action_id=SUBMIT_ACTION, value=value, style="primary")
+    return [_line(homework_line(item, zone, now), button)]
+
+
+def question_blocks(question: Question) -> list[Block]:
+    answer = ButtonElement(text="Answer", action_id=ANSWER_ACTION, value=str(question.id), style="primary")
+    return [_line(question_line(question), answer)]
+
+
 def actions(board: Dashboard) -> ActionsBlock:
     buttons = [ButtonElement(text="Edit profile", action_id=OPEN_PROFILE, value="home")]
     if board.has("participant"):
@@ -184,25 +254,33 @@ def home_view(board: Dashboard, zone: ZoneInfo, now: datetime) -> View:
     sections: list[list[Block]] = []
     if board.cohort is not None:
         cohort = escape(board.cohort.code)
-        body = (
-            listing(board.days, lambda day: day_line(day[0], day[1], zone))
-            if board.days
-            else "_No programme days planned yet._"
+        sections.append(
+            acting_section(
+                f"Next programme days — {cohort}",
+                board.days,
+                lambda day: day_blocks(day[0], day[1], zone),
+                empty="_No programme days planned yet._",
+            )
         )
-        sections.append(_section(f"Next programme days — {cohort}", body))
     if board.has("participant"):
-        body = (
-            listing(board.bookings, lambda b: booking_line(b, zone), more_hint="`/cba-book mine`")
-            if board.bookings
-            else "_No coaching booked._ Press *Book coaching* to see the open slots."
+        sections.append(
+            acting_section(
+                "Your coaching bookings",
+                board.bookings,
+                lambda b: booking_blocks(b, zone),
+                empty="_No coaching booked._ Press *Book coaching* to see the open slots.",
+                more_hint="`/cba-book mine`",
+            )
         )
-        sections.append(_section("Your coaching bookings", body))
-        body = (
-            listing(board.homework, lambda item: homework_line(item, zone, now), more_hint="`/cba-homework`")
-            if board.homework
-            else "_No homework for your cohort yet._"
+        sections.append(
+            acting_section(
+                "Your homework",
+                board.homework,
+                lambda item: homework_blocks(item, zone, now),
+                empty="_No homework for your cohort yet._",
+                more_hint="`/cba-homework`",
+            )
         )
-        sections.append(_section("Your homework", body))
     if board.has("coach"):
         body = (
             listing(board.slots, lambda row: slot_line(row[0], row[1], zone), more_hint="`/cba-slots list`")
@@ -215,12 +293,15 @@ def home_view(board: Dashboard, zone: ZoneInfo, now: datetime) -> View:
             _section("Your open questions", listing(board.my_questions, question_line, more_hint="`/cba-ask list`"))
         )
     if board.has("alumni"):
-        body = (
-            listing(board.matching, question_line)
-            if board.matching
-            else "_No open question matches your expertise right now._"
+        sections.append(
+            acting_section(
+                "Open questions for your expertise",
+                board.matching,
+                question_blocks,
+                empty="_No open question matches your expertise right now._",
+                more_hint="`/cba-ask list`",
+            )
         )
-        sections.append(_section("Open questions for your expertise", body))
     if board.counts is not None:
         sections.append(_section("Programme at a glance", counts_text(board.counts)))
     for section in sections:

@@ -138,9 +138,9 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
     seen = Watch()
     real = kernel_request.transact
 
-    def observed(deps: Any, work: Callable[[Session], Any]) -> Any:
+    def observed(deps: Any, work: Callable[[Session], Any], **options: Any) -> Any:
         try:
-            return real(deps, work)
+            return real(deps, work, **options)
         except CbaError as refusal:
             seen.refusals.append(refusal)
             raise

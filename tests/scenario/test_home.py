@@ -120,7 +120,8 @@ class TestParticipantHome:
         assert f"question #{world['question']}: “How do we find cluster funding" in text
         assert "Programme at a glance" not in text
         assert "Your coaching slots" not in text
-        assert action_ids(view) == ["cba_profile_open", views.BOOK_ACTION, views.ASK_ACTION]
+        rsvp = ["event_rsvp_yes", "event_rsvp_no"]
+        assert action_ids(view) == ["cba_profile_open", views.BOOK_ACTION, views.ASK_ACTION, *rsvp, *rsvp]
 
     def test_the_messages_tab_publishes_nothing(
         self, slack: SlackDriver, fake_slack: FakeSlack, world: dict[str, int]
