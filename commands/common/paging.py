@@ -64,13 +64,45 @@ def page(
     is added to it. A `start` outside the list (a stale or forged button) is a `UsageError` with `usage`.
     Raises ValueError when the page would not fit in one message: the caller chose `size` too large.
     """
-    total = len(items)
-    if size < 1:
-        raise ValueError("a page holds at least one entry")
+    check_start(start, len(items), usage=usage, noun=noun)
+    return window(
+        items[start : start + size],
+        render,
+        start=start,
+        total=len(items),
+        size=size,
+        action_id=action_id,
+        state=state,
+        head=head,
+        noun=noun,
+    )
+
+
+def check_start(start: int, total: int, *, usage: str | None = None, noun: str = "entries") -> None:
+    """A page must start inside the list (or at 0 for an empty one); else the button is stale or forged."""
     if start < 0 or (start >= total and start != 0):
         raise UsageError(f"{STALE} The list has {total} {noun} now; run the command again.", usage=usage)
-    end = min(total, start + size)
-    blocks = [*head, *render(items[start:end])]
+
+
+def window(
+    shown: Sequence[T],
+    render: Callable[[Sequence[T]], Sequence[Block]],
+    *,
+    start: int,
+    total: int,
+    size: int,
+    action_id: str,
+    state: Mapping[str, Any],
+    head: Sequence[Block] = (),
+    noun: str = "entries",
+) -> Page:
+    """`page` for a list read a page at a time (SQL OFFSET/LIMIT): `shown` starts at `start` of `total`."""
+    if size < 1:
+        raise ValueError("a page holds at least one entry")
+    if len(shown) > size:
+        raise ValueError(f"{len(shown)} {noun} do not fit a page of {size}")
+    end = start + len(shown)
+    blocks = [*head, *render(shown)]
     if total > size:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Showing {start + 1}–{end} of {total} {noun}")]))
     if end < total:

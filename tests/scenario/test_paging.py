@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack, validate_blocks
+from bot.kernel import outbox
+from bot.kernel.reminders import DELIVERIES_NEXT
 from commands.events.views import LIST_NEXT
 from commands.homework.views import STATUS_NEXT
 from tests.conftest import ORGANISER, Clock
@@ -229,3 +231,33 @@ class TestHomeworkStatusPages:
         answer = _press(slack, fake_slack, PARTICIPANT, STATUS_NEXT, json.dumps({"a": assignment_id, "o": 40}))
         assert "need to be a coach or organiser" in answer["text"]
         assert "Participant 0" not in json.dumps(answer)
+
+
+class TestFailedDeliveriesPages:
+    def test_next_walks_the_failed_deliveries(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock, people: None
+    ) -> None:
+        with sessions.begin() as session:
+            for index in range(45):
+                row = outbox.queue(session, f"C0NONE{index:02d}", now=clock.now + timedelta(seconds=index), text="x")
+                row.status, row.last_error, row.attempts = "failed", "channel_not_found", 1
+        first = slack.command(ORGANISER, "/cba-admin", "deliveries")
+        assert validate_blocks(first.json["blocks"]) == []
+        assert first.text.splitlines()[-1] == "More: `/cba-admin deliveries 2`"
+        pages = [first.json["blocks"]]
+        button = _next_button(pages[0])
+        while button is not None:
+            assert button["action_id"] == DELIVERIES_NEXT
+            answer = _press(slack, fake_slack, ORGANISER, button["action_id"], button["value"])
+            assert answer["replace_original"] in (True, "true")
+            pages.append(answer["blocks"])
+            button = _next_button(answer["blocks"])
+        found = [re.findall(r"<#(C0NONE\d\d)>", json.dumps(page)) for page in pages]
+        assert [len(names) for names in found] == [20, 20, 5]
+        assert [name for names in found for name in names] == [f"C0NONE{i:02d}" for i in reversed(range(45))]
+        for value in ('{"o":45}', '{"o":-1}', '{"x":1,"o":20}', "nope"):
+            answer = _press(slack, fake_slack, ORGANISER, DELIVERIES_NEXT, value)
+            assert "/cba-admin deliveries [PAGE]" in answer["text"]
+        refused = _press(slack, fake_slack, PARTICIPANT, DELIVERIES_NEXT, '{"o":20}')
+        assert "organiser" in refused["text"]
+        assert "C0NONE" not in json.dumps(refused)
