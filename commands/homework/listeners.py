@@ -149,7 +149,7 @@ def handle_page(turn: Turn) -> Reply:
 
 
 def handle_status_next(turn: Turn) -> Reply:
-    """ "Next" under `/cba-homework status ID`: the next participants replace the page pressed."""
+    """The "Next" button under `/cba-homework status ID`: the next participants replace the page pressed."""
     use = parse.usage(turn.actor.roles)
     state, start = paging.read_next(paging.action_value(turn.body), usage=use)
     assignment_id = state.get("a")
@@ -161,7 +161,7 @@ def handle_status_next(turn: Turn) -> Reply:
 
 
 def handle_overview_next(turn: Turn) -> Reply:
-    """ "Next" under the staff's list of open assignments."""
+    """The "Next" button under the staff's list of open assignments."""
     use = parse.usage(turn.actor.roles)
     state, start = paging.read_next(paging.action_value(turn.body), usage=use)
     if state:
