@@ -16,7 +16,7 @@ from bot.console.fakeslack import FakeSlack, validate_blocks
 from bot.kernel import outbox
 from bot.kernel.reminders import DELIVERIES_NEXT
 from commands.events.views import LIST_NEXT
-from commands.homework.views import STATUS_NEXT
+from commands.homework.views import OVERVIEW_NEXT, STATUS_NEXT
 from tests.conftest import ORGANISER, Clock
 from tests.factories import database_snapshot, make_cohort, make_member
 from tests.factories_events import make_cohort_with_participants, make_event
@@ -231,6 +231,25 @@ class TestHomeworkStatusPages:
         answer = _press(slack, fake_slack, PARTICIPANT, STATUS_NEXT, json.dumps({"a": assignment_id, "o": 40}))
         assert "need to be a coach or organiser" in answer["text"]
         assert "Participant 0" not in json.dumps(answer)
+
+    def test_the_open_assignments_overview_pages_too(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock, people: None
+    ) -> None:
+        with sessions.begin() as session:
+            cohort = make_cohort(session, "MANY", channel=None)
+            for n in range(50):
+                make_assignment(session, cohort, clock.now + timedelta(days=1, minutes=n), f"Plan {n:02d}")
+        first = slack.command(ORGANISER, "/cba-homework", "")
+        button = _next_button(first.json["blocks"])
+        assert button is not None
+        assert button["action_id"] == OVERVIEW_NEXT
+        second = _press(slack, fake_slack, ORGANISER, button["action_id"], button["value"])
+        plans = [re.findall(r"Plan \d\d", json.dumps(page)) for page in (first.json["blocks"], second["blocks"])]
+        assert plans == [[f"Plan {n:02d}" for n in range(40)], [f"Plan {n:02d}" for n in range(40, 50)]]
+        assert _next_button(second["blocks"]) is None
+        assert (
+            "Usage of `/cba-homework`" in _press(slack, fake_slack, ORGANISER, OVERVIEW_NEXT, '{"a":1,"o":40}')["text"]
+        )
 
 
 class TestFailedDeliveriesPages:
