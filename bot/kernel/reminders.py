@@ -3,12 +3,14 @@ the one-off messages the outbox helpers queue, and shows organisers what could n
 
 from __future__ import annotations
 
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from sqlalchemy import func, select
 
 from bot.kernel.delivery import deliver_reminders
 from bot.kernel.outbox import ANSWER_KIND, MESSAGE_KIND, forget_answer, render_message
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
+from commands.common import paging
 from commands.common.errors import UsageError
 from commands.common.parsing import button_number
 from commands.common.text import escape, truncate
@@ -16,6 +18,7 @@ from commands.common.timefmt import slack_date
 from storage.models import Reminder
 
 PAGE_SIZE = 20
+DELIVERIES_NEXT = "deliveries_next"
 DELIVERIES_USAGE = "`/cba-admin deliveries [PAGE]` (e.g. `/cba-admin deliveries 2`)"
 
 
@@ -31,18 +34,37 @@ def deliveries_command(turn: Turn, rest: str) -> Reply:
     page = button_number(word) if word else 1  # ASCII digits only: "²".isdigit() is true, int() refuses it
     if page is None or page < 1:
         raise UsageError(f"`{escape(word)}` is not a page number.", usage=DELIVERIES_USAGE)
-    failed = Reminder.status == "failed"
-    total = turn.session.scalar(select(func.count()).select_from(Reminder).where(failed)) or 0
+    total = _failed_count(turn)
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    if total and page > pages:
+        raise UsageError(f"There {'is' if pages == 1 else 'are'} only {pages} page(s).", usage=DELIVERIES_USAGE)
+    return _deliveries(turn, (page - 1) * PAGE_SIZE, total)
+
+
+def deliveries_next(turn: Turn) -> Reply:
+    """The list's "Next" button: the next page replaces the one pressed."""
+    turn.actor.require("organiser", action="see failed deliveries")
+    state, start = paging.read_next(paging.action_value(turn.body), usage=DELIVERIES_USAGE)
+    if state:
+        raise UsageError(paging.STALE, usage=DELIVERIES_USAGE)
+    reply = _deliveries(turn, start, _failed_count(turn))
+    reply.replace_original = True
+    return reply
+
+
+def _failed_count(turn: Turn) -> int:
+    return turn.session.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "failed")) or 0
+
+
+def _deliveries(turn: Turn, start: int, total: int) -> Reply:
     if not total:
         return Reply(":white_check_mark: No failed deliveries: everything the bot had to send went out.")
-    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
-    if page > pages:
-        raise UsageError(f"There {'is' if pages == 1 else 'are'} only {pages} page(s).", usage=DELIVERIES_USAGE)
+    paging.check_start(start, total, usage=DELIVERIES_USAGE, noun="failed deliveries")
     rows = turn.session.scalars(
         select(Reminder)
-        .where(failed)
+        .where(Reminder.status == "failed")
         .order_by(Reminder.due_at.desc(), Reminder.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
+        .offset(start)
         .limit(PAGE_SIZE)
     ).all()
     zone = turn.deps.settings.zone
@@ -52,11 +74,21 @@ def deliveries_command(turn: Turn, rest: str) -> Reply:
         f"due {slack_date(row.due_at, zone)}, {row.attempts} attempt{'s' if row.attempts != 1 else ''}"
         for row in rows
     ]
-    first = (page - 1) * PAGE_SIZE + 1
-    heading = f"*Failed deliveries* ({first}-{first + len(rows) - 1} of {total}, newest first)"
-    if page < pages:
-        lines.append(f"More: `/cba-admin deliveries {page + 1}`")
-    return Reply("\n".join([heading, *lines]))
+    heading = f"*Failed deliveries* ({start + 1}-{start + len(rows)} of {total}, newest first)"
+    shown = paging.window(
+        lines,
+        lambda page: [SectionBlock(text=MarkdownTextObject(text=line)) for line in page],
+        start=start,
+        total=total,
+        size=PAGE_SIZE,
+        action_id=DELIVERIES_NEXT,
+        state={},
+        head=[SectionBlock(text=MarkdownTextObject(text=heading))],
+        noun="failed deliveries",
+    )
+    if shown.has_next:
+        lines.append(f"More: `/cba-admin deliveries {start // PAGE_SIZE + 2}`")
+    return Reply("\n".join([heading, *lines]), shown.blocks)
 
 
 def register(registry: Registry) -> None:
@@ -65,3 +97,4 @@ def register(registry: Registry) -> None:
     registry.reminder_kind(ANSWER_KIND, render_message)
     registry.on_delivered(ANSWER_KIND, forget_answer)
     registry.admin_subcommand(deliveries_command, "deliveries")
+    registry.action(DELIVERIES_NEXT, deliveries_next)

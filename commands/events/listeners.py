@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
+from commands.common import paging
 from commands.common.cohorts import cohort_participants
 from commands.common.errors import FieldErrors, UsageError
 from commands.common.parsing import first_word, parse_id
@@ -115,7 +116,18 @@ def event_command(turn: Turn, rest: str) -> Reply:
 
 
 def events_command(turn: Turn, rest: str) -> Reply:
-    code = parse.parse_events(rest)
+    return _events_page(turn, parse.parse_events(rest), 0)
+
+
+def events_next(turn: Turn) -> Reply:
+    """The "Next" button of the list: the next page replaces the one pressed."""
+    state, start = paging.read_next(paging.action_value(turn.body), usage=parse.EVENTS_USAGE)
+    reply = _events_page(turn, parse.events_state(state), start)
+    reply.replace_original = True
+    return reply
+
+
+def _events_page(turn: Turn, code: str | None, start: int) -> Reply:
     summaries = service.list_events(turn.session, turn.actor, code)
     zone = turn.deps.settings.zone
     if not summaries:
@@ -131,7 +143,7 @@ def events_command(turn: Turn, rest: str) -> Reply:
             line += f"\n:warning: Late cancellations ({len(s.late)}): " + ", ".join(escape(n) for n in s.late)
         lines.append(line)
     heading = f"*Programme days{' of ' + code if code else ''}* ({len(summaries)})"
-    text, blocks = views.events_list(lines, len(summaries), heading)
+    text, blocks = views.events_list(lines, heading, code=code, start=start, usage=parse.EVENTS_USAGE)
     return Reply(text, blocks=blocks)
 
 
@@ -211,4 +223,5 @@ def register(registry: Registry) -> None:
     registry.action(views.RSVP_YES, rsvp_yes)
     registry.action(views.RSVP_NO, rsvp_no)
     registry.action(views.CHECKIN, check_in)
+    registry.action(views.LIST_NEXT, events_next)
     registry.view(views.DECLINE_CALLBACK, decline_submitted)

@@ -141,6 +141,14 @@ def parse_event_move(rest: str) -> EventMove:
     return EventMove(parse_id(words[0], "event", EVENT_MOVE_USAGE), parse_span(words[1], words[2], EVENT_MOVE_USAGE))
 
 
+def events_state(state: dict[str, object]) -> str | None:
+    """The cohort a "Next" button of `/cba-admin events` carries (None: every cohort); forged → usage."""
+    code = state.get("c")
+    if set(state) != {"c"} or not (code is None or (isinstance(code, str) and _CODE.fullmatch(code))):
+        raise UsageError("That page is no longer available.", usage=EVENTS_USAGE)
+    return code.upper() if isinstance(code, str) else None
+
+
 def parse_events(rest: str) -> str | None:
     words = rest.split()
     if len(words) > 1:

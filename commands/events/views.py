@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.common import paging
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date_range
 from storage.models import Event
@@ -29,7 +31,8 @@ CHECKIN = "event_checkin"
 DECLINE_CALLBACK = "event_decline"
 REASON_BLOCK = "reason"
 REASON_ACTION = "reason"
-MAX_LISTED = 45
+LIST_PAGE_SIZE = 45  # a heading, 45 days, where we are and "Next": 48 blocks
+LIST_NEXT = "events_list_next"
 KIND_LABEL = {"online": "online", "in-person": "in person"}
 
 
@@ -155,14 +158,23 @@ def decline_modal(event: Event, zone: ZoneInfo, *, channel_id: str | None, late:
     )
 
 
-def events_list(lines: list[str], total: int, heading: str) -> tuple[str, list[Block]]:
-    shown = lines[:MAX_LISTED]
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=heading))]
-    blocks += [SectionBlock(text=MarkdownTextObject(text=truncate(line, 3000))) for line in shown]
-    if total > len(shown):
-        blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=f"{total - len(shown)} more: give a cohort code to narrow the list.")]
-            )
-        )
-    return heading + "\n" + "\n".join(shown), blocks
+def events_list(
+    lines: list[str], heading: str, *, code: str | None, start: int = 0, usage: str | None = None
+) -> tuple[str, list[Block]]:
+    """One page of `/cba-admin events [COHORT]`: a line per day, "Next" while more follow."""
+
+    def render(shown: Sequence[str]) -> list[Block]:
+        return [SectionBlock(text=MarkdownTextObject(text=truncate(line, 3000))) for line in shown]
+
+    page = paging.page(
+        lines,
+        render,
+        start=start,
+        size=LIST_PAGE_SIZE,
+        action_id=LIST_NEXT,
+        state={"c": code},
+        usage=usage,
+        head=[SectionBlock(text=MarkdownTextObject(text=heading))],
+        noun="programme days",
+    )
+    return heading + "\n" + "\n".join(lines[page.start : page.end]), page.blocks

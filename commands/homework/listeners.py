@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.kernel import outbox
 from bot.kernel.request import Reply, Turn, ViewResult, private_metadata
+from commands.common import paging
 from commands.common.errors import FieldErrors, NotPermitted, UsageError
 from commands.common.parsing import button_number, button_page, parse_url
 from commands.homework import parse, service, views
@@ -146,6 +147,29 @@ def handle_page(turn: Turn) -> Reply:
     reply = _list(turn, page)
     reply.replace_original = True
     return reply
+
+
+def handle_status_next(turn: Turn) -> Reply:
+    """The "Next" button under `/cba-homework status ID`: the next participants replace the page pressed."""
+    use = parse.usage(turn.actor.roles)
+    state, start = paging.read_next(paging.action_value(turn.body), usage=use)
+    assignment_id = state.get("a")
+    if set(state) != {"a"} or type(assignment_id) is not int or assignment_id < 1:
+        raise UsageError(paging.STALE, usage=use)
+    report = service.status(turn.session, turn.actor, assignment_id)
+    text, blocks = views.status_blocks(report, turn.deps.settings.zone, start, usage=use)
+    return Reply(text, blocks, replace_original=True)
+
+
+def handle_overview_next(turn: Turn) -> Reply:
+    """The "Next" button under the staff's list of open assignments."""
+    use = parse.usage(turn.actor.roles)
+    state, start = paging.read_next(paging.action_value(turn.body), usage=use)
+    if state:
+        raise UsageError(paging.STALE, usage=use)
+    items = service.overview(turn.session, turn.actor)
+    text, blocks = views.overview_blocks(items, turn.deps.settings.zone, start, usage=use)
+    return Reply(text, blocks, replace_original=True)
 
 
 def _input_value(values: dict[str, Any], block_id: str, action_id: str) -> str:

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.common import paging
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
 from commands.homework.service import LATE, MISSING, ON_TIME, Detail, Mine, Overview, Progress, StatusReport
@@ -32,6 +33,12 @@ MODAL_CALLBACK = "homework_submit_modal"
 TEXT_BLOCK, TEXT_ACTION = "text", "text"
 LINK_BLOCK, LINK_ACTION = "link", "link"
 PAGE_SIZE = 10
+# Long staff lists page with "Next" (commands.common.paging). Even if every line needed a section of its
+# own, a page stays within 50 blocks: 2 head blocks, 40 lines + 3 group headings, where we are, "Next".
+STATUS_PAGE_SIZE = 40
+STATUS_NEXT = "homework_status_next"
+OVERVIEW_PAGE_SIZE = 40
+OVERVIEW_NEXT = "homework_overview_next"
 SECTION_LIMIT = 2900  # under Slack's 3000 characters per section text
 STATE_ICONS = {ON_TIME: ":white_check_mark:", LATE: ":hourglass:", MISSING: ":x:"}
 
@@ -194,7 +201,10 @@ def withdrawn(assignment: Assignment) -> tuple[str, list[Block]]:
     return text, [_section(text)]
 
 
-def status_blocks(report: StatusReport, zone: ZoneInfo) -> tuple[str, list[Block]]:
+def status_blocks(
+    report: StatusReport, zone: ZoneInfo, start: int = 0, usage: str | None = None
+) -> tuple[str, list[Block]]:
+    """Who handed in an assignment, grouped on time / late / missing, a page of participants at a time."""
     assignment = report.assignment
     groups = {state: report.of(state) for state in (ON_TIME, LATE, MISSING)}
     counts = ", ".join(f"{len(rows)} {state}" for state, rows in groups.items())
@@ -203,46 +213,84 @@ def status_blocks(report: StatusReport, zone: ZoneInfo) -> tuple[str, list[Block
         f"{label(assignment)}{withdrawn_note} — {escape(report.cohort.code)}, "
         f"due {slack_date(assignment.due_at, zone)}\n*{counts}*"
     )
-    blocks: list[Block] = [
-        HeaderBlock(text=truncate(f"Homework status: assignment #{assignment.id}", 150)),
-        _section(head),
-    ]
-    for state, rows in groups.items():
-        if not rows:
-            continue
-        lines = [f"{STATE_ICONS[state]} *{state.capitalize()} ({len(rows)})*"]
-        for row in sorted(rows, key=lambda r: r.member.display_name.lower()):
-            name = escape(row.member.display_name)
-            if row.first is None:
-                lines.append(f"• {name}")
-                continue
-            first = row.first
-            latest = row.latest or first
-            extra = f"; latest: submission #{latest.id}, version {latest.version}" if latest is not first else ""
-            lines.append(
-                f"• {name} — submission #{first.id} {slack_date(first.submitted_at, zone)}"
-                f"{' (late)' if first.late else ''}{extra}"
-                f"{'; ' + str(row.feedback_count) + ' feedback' if row.feedback_count else ''}"
-            )
-        blocks.extend(_section(chunk) for chunk in _chunks(lines))
-    blocks = blocks[:49]
+    for rows in groups.values():
+        rows.sort(key=lambda r: r.member.display_name.lower())
+    ordered = [row for rows in groups.values() for row in rows]
+    first_of = {id(rows[0]) for rows in groups.values() if rows}  # a page starting mid-group says "continued"
+
+    def render(shown: Sequence[Progress]) -> list[Block]:
+        lines: list[str] = []
+        state = None
+        for row in shown:
+            if row.state != state:
+                state = row.state
+                more = "" if id(row) in first_of else ", continued"
+                lines.append(f"{STATE_ICONS[state]} *{state.capitalize()} ({len(groups[state])}{more})*")
+            lines.append(_status_line(row, zone))
+        return [_section(chunk) for chunk in _chunks(lines)]
+
+    page = paging.page(
+        ordered,
+        render,
+        start=start,
+        size=STATUS_PAGE_SIZE,
+        action_id=STATUS_NEXT,
+        state={"a": assignment.id},
+        usage=usage,
+        head=[HeaderBlock(text=truncate(f"Homework status: assignment #{assignment.id}", 150)), _section(head)],
+        noun="participants",
+    )
     text = f"Status of assignment #{assignment.id} {escape(assignment.title)}: {counts}."
-    return text, blocks
+    return text, page.blocks
 
 
-def overview_blocks(items: Sequence[Overview], zone: ZoneInfo) -> tuple[str, list[Block]]:
+def _status_line(row: Progress, zone: ZoneInfo) -> str:
+    name = escape(row.member.display_name)
+    if row.first is None:
+        return f"• {name}"
+    first = row.first
+    latest = row.latest or first
+    extra = f"; latest: submission #{latest.id}, version {latest.version}" if latest is not first else ""
+    return (
+        f"• {name} — submission #{first.id} {slack_date(first.submitted_at, zone)}"
+        f"{' (late)' if first.late else ''}{extra}"
+        f"{'; ' + str(row.feedback_count) + ' feedback' if row.feedback_count else ''}"
+    )
+
+
+def overview_blocks(
+    items: Sequence[Overview], zone: ZoneInfo, start: int = 0, usage: str | None = None
+) -> tuple[str, list[Block]]:
+    """Open assignments of every cohort with their counts, a page at a time."""
     if not items:
         text = "No open assignments. Create one with `/cba-homework new COHORT YYYY-MM-DD TITLE`."
         return text, [_section(text)]
-    lines = [
-        f"{label(item.assignment)} — {escape(item.cohort_code)}, due {slack_date(item.assignment.due_at, zone)}: "
-        f"{item.on_time} on time, {item.late} late, {item.missing} missing"
-        for item in items
-    ]
-    blocks: list[Block] = [HeaderBlock(text="Open assignments")]
-    blocks += [_section(chunk) for chunk in _chunks(lines)][:46]
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Details: `/cba-homework status ASSIGNMENT-ID`.")]))
-    return f"{len(items)} open assignment(s).", blocks
+
+    def line(item: Overview) -> str:
+        return (
+            f"{label(item.assignment)} — {escape(item.cohort_code)}, due {slack_date(item.assignment.due_at, zone)}: "
+            f"{item.on_time} on time, {item.late} late, {item.missing} missing"
+        )
+
+    def render(shown: Sequence[Overview]) -> list[Block]:
+        blocks: list[Block] = [_section(chunk) for chunk in _chunks([line(item) for item in shown])]
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text="Details: `/cba-homework status ASSIGNMENT-ID`.")])
+        )
+        return blocks
+
+    page = paging.page(
+        items,
+        render,
+        start=start,
+        size=OVERVIEW_PAGE_SIZE,
+        action_id=OVERVIEW_NEXT,
+        state={},
+        usage=usage,
+        head=[HeaderBlock(text="Open assignments")],
+        noun="open assignments",
+    )
+    return f"{len(items)} open assignment(s).", page.blocks
 
 
 # --- submissions and feedback -------------------------------------------------------------------

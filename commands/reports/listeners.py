@@ -16,6 +16,8 @@ from commands.reports import parse, service, views
 def report_command(turn: Turn, rest: str) -> Reply:
     report = service.engagement_report(turn.session, turn.actor, parse.parse_report(rest), turn.now)
     text, blocks = views.report_message(report)
+    # Drawn before this request writes anything: on SQLite no write lock is held while matplotlib works.
+    chart = views.chart_png(report)
     # The CSV and the chart go to the organiser's DM through the outbox: sent after the commit, retried.
     code = report.cohort_code
     outbox.upload(
@@ -30,7 +32,7 @@ def report_command(turn: Turn, rest: str) -> Reply:
         turn.session,
         turn.actor.member,
         filename=f"cba-report-{code}.png",
-        content=views.chart_png(report),
+        content=chart,
         title=f"Engagement in {code}",
         comment=views.chart_legend(report),
         now=turn.now,

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from commands.common.text import escape, truncate
-from commands.reports.chart import RGB, bar_chart
+from commands.reports.chart import Segment, bar_chart
 from commands.reports.service import Engagement, Report
 
 PAGE_ACTION = "report_page"
@@ -43,12 +43,12 @@ CSV_HEADER = (
     "questions_anonymous",
 )
 
-# Chart segments: what each colour counts, its RGB and the Slack emoji that names it in the legend.
-SEGMENTS: tuple[tuple[str, RGB, str], ...] = (
-    ("check-ins", (49, 120, 198), ":large_blue_square:"),
-    ("homework handed in", (46, 160, 67), ":large_green_square:"),
-    ("coaching sessions booked", (240, 140, 20), ":large_orange_square:"),
-    ("questions asked", (137, 87, 229), ":large_purple_square:"),
+# Chart segments: what each colour counts, its colour and the Slack emoji that names it in the legend.
+SEGMENTS: tuple[tuple[str, str, str], ...] = (
+    ("check-ins", "#3178c6", ":large_blue_square:"),
+    ("homework handed in", "#2ea043", ":large_green_square:"),
+    ("coaching sessions booked", "#f08c14", ":large_orange_square:"),
+    ("questions asked", "#8957e5", ":large_purple_square:"),
 )
 
 
@@ -143,7 +143,13 @@ def chart_values(row: Engagement) -> Sequence[int]:
 
 
 def chart_png(report: Report) -> bytes:
-    return bar_chart([chart_values(row) for row in report.rows], [color for _n, color, _e in SEGMENTS])
+    """The chart (drawn with matplotlib, loaded on first use): names on the left, one bar each."""
+    return bar_chart(
+        [row.name for row in report.rows],
+        [chart_values(row) for row in report.rows],
+        [Segment(label, colour) for label, colour, _e in SEGMENTS],
+        title=f"Engagement in {report.cohort_code}",
+    )
 
 
 def chart_legend(report: Report) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.console.fakeslack import validate_blocks, validate_view
 from commands.homework import views
-from commands.homework.service import Detail, Mine, Progress, StatusReport
+from commands.homework.service import Detail, Mine, Overview, Progress, StatusReport
 from storage.models import Assignment, Cohort, Feedback, Member, Submission
 
 ZONE = ZoneInfo("Europe/Brussels")
@@ -48,6 +49,42 @@ def test_status_of_a_large_cohort_stays_within_the_block_limits() -> None:
     assert "<!channel>" not in body
     assert "&lt;!channel&gt;" in body
     assert "<!date^" in body
+
+
+def test_status_pages_cover_every_participant_once_whatever_their_names() -> None:
+    rows = []
+    for n in range(1, 121):
+        who = member(n)
+        who.name = f"P{n:03d} " + "<long name> " * 40  # every line near its own section
+        subs = [submission(n, who, 1, n % 3 == 0)] if n % 2 else []
+        rows.append(Progress(who, subs, n % 4))
+    report = StatusReport(assignment(), Cohort(id=1, code="CBA3"), rows)
+    seen: list[str] = []
+    start: int | None = 0
+    pages = 0
+    while start is not None:
+        _text, blocks = views.status_blocks(report, ZONE, start)
+        assert validate_blocks(dicts(blocks)) == []
+        body = json.dumps(dicts(blocks))
+        seen += re.findall(r"P\d{3} ", body)
+        nav = [b for b in dicts(blocks) if b["type"] == "actions"]
+        start = json.loads(nav[0]["elements"][0]["value"])["o"] if nav else None
+        pages += 1
+    assert pages == 3
+    assert sorted(seen) == [f"P{n:03d} " for n in range(1, 121)]
+
+
+def test_the_overview_pages_too() -> None:
+    items = [Overview(assignment(n, f"Plan {n}"), "CBA3", 1, 2, 3) for n in range(1, 101)]
+    _text, blocks = views.overview_blocks(items, ZONE)
+    assert validate_blocks(dicts(blocks)) == []
+    body = json.dumps(dicts(blocks), ensure_ascii=False)
+    assert "Showing 1–40 of 100 open assignments" in body
+    assert "assignment #40 " in body
+    assert "assignment #41 " not in body
+    _text, last = views.overview_blocks(items, ZONE, 80)
+    assert "assignment #100 " in json.dumps(dicts(last))
+    assert not [b for b in dicts(last) if b["type"] == "actions"]
 
 
 def test_the_announcement_escapes_title_and_description_and_carries_a_submit_button() -> None:
