@@ -176,7 +176,7 @@ def build_digest(
                 continue
             if part.count:
                 group.parts.append((section, part))
-            else:
+            elif scoped is not None:  # what belongs to no cohort is only shown when there is something
                 group.empty.append(section.title)
         digest.groups.append(group)
     return digest

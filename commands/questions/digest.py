@@ -55,7 +55,7 @@ def unanswered_section(scope: DigestScope) -> DigestPart:
         asked = len(
             scope.session.scalars(select(QuestionRouting.id).where(QuestionRouting.question_id == question.id)).all()
         )
-        state = [f"asked {scope.date(question.created_at)}", f"{asked} alumni asked"]
+        state = [f"asked {scope.date(question.created_at)}", f"{asked} alumn{'us' if asked == 1 else 'i'} asked"]
         if question.nudged:
             state.append("nudged")
         where = f"answer in <{question.permalink}|its thread>" if question.permalink else command("/cba-ask list")
