@@ -17,7 +17,9 @@ from bot.app import Bot
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
 from bot.kernel.digest import DIGEST_KIND
+from bot.kernel.erasure import REMOVED
 from bot.scheduler import tick
+from commands.members import views as member_views
 from storage.models import CoachingBooking, Reminder, Rsvp
 from tests.conftest import ORGANISER, Clock, with_settings
 from tests.factories import make_cohort, make_member
@@ -173,7 +175,8 @@ class TestOnDemand:
         shown = _block_text(reply.json["blocks"])
         assert "CBA3 · Cohort CBA3" in shown
         assert "Across the Academy" in shown
-        assert f"delivery #{seeded['failed_coach']} " in shown and "account_inactive" in shown
+        assert f"delivery #{seeded['failed_coach']} " in shown
+        assert "account_inactive" in shown
         assert "Nothing needs attention in CBA1." in shown
         # Asking changes nothing and sends nothing: it is not the scheduled digest.
         with sessions() as session:
@@ -186,7 +189,8 @@ class TestOnDemand:
 
     def test_an_unknown_cohort_or_extra_words_get_the_usage(self, slack: SlackDriver, seeded: dict[str, int]) -> None:
         unknown = slack.command(ORGANISER, "/cba-admin", "digest CBA9")
-        assert "There is no cohort CBA9" in unknown.text and "/cba-admin digest [COHORT]" in unknown.text
+        assert "There is no cohort CBA9" in unknown.text
+        assert "/cba-admin digest [COHORT]" in unknown.text
         extra = slack.command(ORGANISER, "/cba-admin", "digest CBA3 CBA1")
         assert "/cba-admin digest [COHORT]" in extra.text
 
@@ -217,7 +221,8 @@ class TestScheduled:
         assert _digest_dms(fake_slack) == Counter({ORGANISER: 1, ORGANISER2: 1})
         dm = next(m for m in fake_slack.dms_to(ORGANISER2) if m.text.startswith("Organisers' digest"))
         shown = _block_text(dm.blocks)
-        assert f"question #{seeded['old_question']} " in shown and f"booking #{seeded['booking']} " in shown
+        assert f"question #{seeded['old_question']} " in shown
+        assert f"booking #{seeded['booking']} " in shown
         with sessions() as session:
             keys = sorted(session.scalars(select(Reminder.dedupe_key).where(Reminder.kind == DIGEST_KIND)))
         assert keys == sorted(f"digest:2026-12-07:{who}" for who in (ORGANISER, ORGANISER2))
@@ -266,3 +271,27 @@ class TestScheduled:
                 )
             )
         assert due == ["2027-03-22 09:00", "2027-03-29 09:00"]
+
+    def test_a_digest_that_names_a_member_who_erases_their_data_is_retracted(
+        self,
+        bot: Bot,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        clock: Clock,
+        seeded: dict[str, int],
+        sessions: sessionmaker[Session],
+    ) -> None:
+        clock.set(MONDAY_NINE)
+        tick(bot.deps)
+        dm = next(m for m in fake_slack.dms_to(ORGANISER) if m.text.startswith("Organisers' digest"))
+        assert "<@U0CBA3P002>" in _block_text(dm.blocks)
+        slack.command("U0CBA3P002", "/cba-profile", "delete")
+        slack.action("U0CBA3P002", member_views.ERASE_CONFIRM, value="erase")
+        slack.settle()
+        with sessions() as session:
+            rows = session.scalars(select(Reminder).where(Reminder.kind == DIGEST_KIND)).all()
+            assert rows
+            assert all("U0CBA3P002" not in json.dumps(row.payload) for row in rows)
+        edited = next(m for m in fake_slack.dms_to(ORGANISER) if m.ts == dm.ts)
+        assert edited.text == REMOVED
+        assert "U0CBA3P002" not in _block_text(edited.blocks)
