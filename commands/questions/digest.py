@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import exists, select
 
 from bot.kernel.digest import DigestItem, DigestPart, DigestScope, command
 from bot.kernel.registry import Registry
 from commands.common.text import escape, truncate
-from commands.questions import service
-from storage.models import Question, QuestionRouting, RoleGrant
+from storage.models import Answer, Question, QuestionRouting, RoleGrant
 
 ITEMS = 20
 SNIPPET = 80
+
+# What the questions feature records of a question's fate, read where it exists: the first answer by an
+# alumnus, coach or organiser (`answered_at`) and the organisers' escalation DM (`escalated_at`) come with
+# the escalation work of issue 12; without them, any stored answer counts and nothing shows as escalated.
+ANSWERED_AT: Any = getattr(Question, "answered_at", None)
+ESCALATED_AT: Any = getattr(Question, "escalated_at", None)
 
 
 def _cohort_of_askers(scope: DigestScope) -> dict[int, int]:
@@ -36,18 +43,20 @@ def _snippet(text: str) -> str:
 
 
 def unanswered_section(scope: DigestScope) -> DigestPart:
-    """Open questions older than CBA_QUESTION_NUDGE without an answer, oldest first, under the asker's cohort
-    (questions of askers in no cohort, and of erased askers, under "across the Academy")."""
+    """Open questions older than CBA_QUESTION_NUDGE without an answer, oldest first, marked when escalated,
+    under the asker's cohort (questions of askers in no cohort, and of erased askers, across the Academy)."""
     cutoff = scope.now - scope.settings.question_nudge
     cohorts = _cohort_of_askers(scope)
     wanted = scope.cohort.id if scope.cohort is not None else None
-    questions = scope.session.scalars(
-        select(Question).where(Question.status == "open", Question.created_at <= cutoff).order_by(Question.created_at)
-    )
+    query = select(Question).where(Question.status == "open", Question.created_at <= cutoff)
+    if ANSWERED_AT is not None:
+        query = query.where(ANSWERED_AT.is_(None))
+    else:
+        query = query.where(~exists().where(Answer.question_id == Question.id))
     items: list[DigestItem] = []
     total = 0
-    for question in questions:
-        if cohorts.get(question.asker_id or 0) != wanted or service.answer_count(scope.session, question.id):
+    for question in scope.session.scalars(query.order_by(Question.created_at, Question.id)):
+        if cohorts.get(question.asker_id or 0) != wanted:
             continue
         total += 1
         if len(items) >= ITEMS:
@@ -58,6 +67,9 @@ def unanswered_section(scope: DigestScope) -> DigestPart:
         state = [f"asked {scope.date(question.created_at)}", f"{asked} alumn{'us' if asked == 1 else 'i'} asked"]
         if question.nudged:
             state.append("nudged")
+        escalated = getattr(question, ESCALATED_AT.key, None) if ESCALATED_AT is not None else None
+        if escalated is not None:
+            state.append(f"*escalated* {scope.date(escalated)}")
         where = f"answer in <{question.permalink}|its thread>" if question.permalink else command("/cba-ask list")
         items.append(DigestItem(f"question #{question.id} “{_snippet(question.text)}” ({', '.join(state)})", where))
     return DigestPart(items, total=total, more=command("/cba-ask list"))
