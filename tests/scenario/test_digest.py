@@ -20,17 +20,18 @@ from bot.kernel.digest import DIGEST_KIND
 from bot.kernel.erasure import REMOVED
 from bot.scheduler import tick
 from commands.members import views as member_views
-from storage.models import CoachingBooking, Reminder, Rsvp
+from storage.models import Answer, CoachingBooking, Question, Reminder, Rsvp
 from tests.conftest import ORGANISER, Clock, with_settings
 from tests.factories import make_cohort, make_member
 from tests.factories_coaching import make_booking, make_slot
 from tests.factories_events import make_cohort_with_participants, make_event
 from tests.factories_homework import make_assignment, make_submission
-from tests.factories_questions import make_alumni, make_answer, make_person, make_question, make_routing
+from tests.factories_questions import QUESTIONS_CHANNEL, make_alumni, make_person, make_question, make_routing
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 ORGANISER2 = "U0ORGTWO"
 COACH = "U0COACHD"
+ALUMNI = "U0ALUMD"
 # Monday 7 December 2026, 09:00 in Brussels (CET, UTC+1).
 MONDAY_NINE = datetime(2026, 12, 7, 9, 0, tzinfo=BRUSSELS)
 
@@ -41,15 +42,19 @@ def _seed(session: Session, fake: FakeSlack, now: datetime) -> dict[str, int]:
     make_person(session, fake, ORGANISER2, "Otto Organiser", "organiser")
     cohort, (p0, p1, p2) = make_cohort_with_participants(session, fake, 3, code="CBA3")
     make_cohort(session, "CBA1", "Cluster Booster Academy 1", None)  # an old cohort: nothing to act on
-    alumni = make_alumni(session, fake, "U0ALUMD", "Alma Alumni", expertise=["funding"])
+    alumni = make_alumni(session, fake, ALUMNI, "Alma Alumni", expertise=["funding"])
     coach = make_person(session, fake, COACH, "Cora Coach", "coach")
 
     old_question = make_question(session, p0, "How do you fund a cluster strategy?", created_at=now - timedelta(days=3))
     old_question.permalink = "https://example.slack.com/archives/C0QUESTIONS/p1"
     make_routing(session, old_question, alumni, at=now - timedelta(days=3))
     young_question = make_question(session, p1, "Who runs the Torino visit?", created_at=now - timedelta(hours=2))
-    answered = make_question(session, p2, "Which template for the plan?", created_at=now - timedelta(days=4))
-    make_answer(session, answered, alumni, "The one on the wiki.", at=now - timedelta(days=3))
+    # Answered in its thread by an alumnus (through the pipeline: `_answer_in_thread`).
+    fake.add_channel(QUESTIONS_CHANNEL, "ask-alumni")
+    posted = fake.add_message(QUESTIONS_CHANNEL, "Which template for the plan?", user="UBOT")
+    answered = make_question(
+        session, p2, "Which template for the plan?", created_at=now - timedelta(days=4), message_ts=posted.ts
+    )
 
     next_hw = make_assignment(session, cohort, now + timedelta(days=3), "Action plan")
     make_submission(session, next_hw, p0, now - timedelta(hours=5))
@@ -114,11 +119,27 @@ def _block_text(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
 
+def _answer_in_thread(slack: SlackDriver, fake: FakeSlack, sessions: sessionmaker[Session], question_id: int) -> None:
+    """The alumnus answers in the question's thread, as Slack would send it."""
+    with sessions() as session:
+        question = session.get(Question, question_id)
+        assert question is not None
+        thread_ts = question.message_ts
+    reply = fake.add_message(QUESTIONS_CHANNEL, "The one on the wiki.", user=ALUMNI, thread_ts=thread_ts)
+    event = {"type": "message", "channel": QUESTIONS_CHANNEL, "channel_type": "channel", "user": ALUMNI}
+    slack.event({**event, "text": reply.text, "ts": reply.ts, "thread_ts": thread_ts, "event_ts": reply.ts})
+    slack.settle()
+
+
 @pytest.fixture
-def seeded(sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock) -> dict[str, int]:
+def seeded(slack: SlackDriver, sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock) -> dict[str, int]:
     clock.set(MONDAY_NINE - timedelta(hours=1))
     with sessions.begin() as session:
-        return _seed(session, fake_slack, clock.now)
+        ids = _seed(session, fake_slack, clock.now)
+    _answer_in_thread(slack, fake_slack, sessions, ids["answered"])
+    with sessions() as session:
+        assert session.scalars(select(Answer).where(Answer.question_id == ids["answered"])).all()
+    return ids
 
 
 class TestOnDemand:
