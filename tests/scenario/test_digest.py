@@ -4,20 +4,24 @@ through signed requests and the real scheduler tick with a frozen clock."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import Bot
+from bot.app import Bot, build
 from bot.console.driver import SlackDriver
 from bot.console.fakeslack import FakeSlack
-from bot.kernel.digest import DIGEST_KIND
+from bot.kernel.deps import Deps
+from bot.kernel.digest import DIGEST_KIND, plan_digests
 from bot.kernel.erasure import REMOVED
+from bot.kernel.settings import Settings
 from bot.scheduler import tick
 from commands.members import views as member_views
 from storage.models import Answer, CoachingBooking, Question, Reminder, Rsvp
@@ -247,6 +251,50 @@ class TestScheduled:
         with sessions() as session:
             keys = sorted(session.scalars(select(Reminder.dedupe_key).where(Reminder.kind == DIGEST_KIND)))
         assert keys == sorted(f"digest:2026-12-07:{who}" for who in (ORGANISER, ORGANISER2))
+
+    def test_two_bots_ticking_at_once_after_a_restart_send_it_once(
+        self,
+        bot: Bot,
+        settings: Settings,
+        fake_slack: FakeSlack,
+        clock: Clock,
+        seeded: dict[str, int],
+        sessions: sessionmaker[Session],
+    ) -> None:
+        # Both bots were down at 09:00 and start an hour later: the digest goes out late, once.
+        other = build(
+            settings, client=WebClient(token="xoxb-test-token", base_url=fake_slack.url), sessions=sessions, clock=clock
+        )
+        try:
+            clock.set(MONDAY_NINE + timedelta(hours=1))
+            start = threading.Barrier(4)
+
+            def run(deps: Deps) -> None:
+                start.wait()
+                plan_digests(deps)
+
+            threads = [threading.Thread(target=run, args=(d,)) for d in (bot.deps, other.deps) * 2]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            tick(bot.deps)
+            tick(other.deps)
+        finally:
+            if other.deps.courier is not None:
+                other.deps.courier.wait_idle(timeout=10)
+                other.deps.courier.stop()
+        assert _digest_dms(fake_slack) == Counter({ORGANISER: 1, ORGANISER2: 1})
+
+    def test_a_digest_missed_by_more_than_half_a_day_waits_for_the_next(
+        self, bot: Bot, fake_slack: FakeSlack, clock: Clock, seeded: dict[str, int]
+    ) -> None:
+        clock.set(MONDAY_NINE + timedelta(hours=12, minutes=1))
+        tick(bot.deps)
+        assert _digest_dms(fake_slack) == Counter()
+        clock.set(MONDAY_NINE + timedelta(days=7))
+        tick(bot.deps)
+        assert _digest_dms(fake_slack) == Counter({ORGANISER: 1, ORGANISER2: 1})
 
     def test_off_sends_nothing(self, bot: Bot, fake_slack: FakeSlack, clock: Clock, seeded: dict[str, int]) -> None:
         bot.deps.settings = with_settings(bot.deps.settings, digest=None)
