@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.kernel import reminders, retention, zones
+from bot.kernel import digest, reminders, retention, zones
 from bot.kernel.registry import Registry
 from commands import coaching, events, home, homework, members, questions, reports
 from commands import help as help_feature
@@ -18,6 +18,7 @@ def register_all(registry: Registry) -> None:
     reports.register(registry)
     home.register(registry)
     reminders.register(registry)
+    digest.register(registry)
     zones.register(registry)
     retention.register(registry)
 

@@ -171,8 +171,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "/cba-admin",
-        "Organisers: roles, cohorts, programme days, reports, deliveries",
-        "role | cohort | event | events | checkin | report | deliveries",
+        "Organisers: roles, cohorts, programme days, reports, digest, deliveries",
+        "role | cohort | event | events | checkin | report | digest | deliveries",
         (
             Usage(
                 "/cba-admin role @member ROLE [COHORT]",
@@ -224,6 +224,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("organiser",),
             ),
             Usage("/cba-admin report [COHORT]", "/cba-admin report CBA2", "engagement report", ("organiser",)),
+            Usage(
+                "/cba-admin digest [COHORT]",
+                "/cba-admin digest CBA2",
+                "what needs attention now (also sent to organisers at CBA_DIGEST)",
+                ("organiser",),
+            ),
             Usage(
                 "/cba-admin deliveries [PAGE]",
                 "/cba-admin deliveries",

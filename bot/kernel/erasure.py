@@ -35,6 +35,7 @@ from storage.models import AuditEntry, Member, Reminder
 
 # What a retracted message says instead.
 REMOVED = "_(removed at the member's request)_"
+REMOVED_BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": REMOVED}}]
 # What a deleted text of the member reads as where the row must stay (a question, an answer).
 REMOVED_TEXT = "(removed at the member's request)"
 # Where an outbox row's recipient was the member.
@@ -109,7 +110,8 @@ class Erasure:
                 row.status = "cancelled"
                 row.last_error = "erased at the member's request"
                 row.payload = None
-        outbox.update(self.session, REMOVED, now=self.now, channel=channel, ts=ts)
+        # With blocks too: an edit that gives only text keeps the message's blocks (Slack's chat.update).
+        outbox.update(self.session, REMOVED, REMOVED_BLOCKS, now=self.now, channel=channel, ts=ts)
 
     def retract_row(self, row: Reminder) -> None:
         """An outbox row that quotes the member: not sent yet, it is dropped; sent, its post is edited in

@@ -19,6 +19,7 @@ from storage.models import Member
 
 if TYPE_CHECKING:
     from bot.kernel.deps import Deps
+    from bot.kernel.digest import DigestPart, DigestScope
     from bot.kernel.erasure import Erasure
     from bot.kernel.kinds import DeliveredHook, Renderer
     from bot.kernel.request import ActionHandler, CommandHandler, EventHandler, Reply, Turn, ViewHandler
@@ -35,6 +36,9 @@ ExportSection = Callable[[Session, Member], Any]
 # `fn(erasure)`: a feature's part of erasing one member (see bot.kernel.erasure).
 EraseFn = Callable[["Erasure"], None]
 ActionMatcher = str | re.Pattern[str]
+# `fn(scope)`: a feature's part of the organisers' digest for one cohort (`scope.cohort`), or for what
+# belongs to no cohort (`scope.cohort is None`); None when the section has nothing to say there.
+DigestFn = Callable[["DigestScope"], "DigestPart | None"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,16 @@ class CommandOptions:
 
 
 @dataclass(frozen=True)
+class DigestSection:
+    """One section of the organisers' digest (bot.kernel.digest), contributed by the feature that owns the data."""
+
+    name: str
+    title: str
+    fn: DigestFn
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class Tick:
     name: str
     order: int
@@ -83,6 +97,7 @@ class Registry:
     delivered: dict[str, DeliveredHook] = field(default_factory=dict)
     export_sections: dict[str, ExportSection] = field(default_factory=dict)
     erasure_steps: list[ErasureStep] = field(default_factory=list)
+    digest_sections: list[DigestSection] = field(default_factory=list)
 
     # --- Slack listeners ----------------------------------------------------------------------
 
@@ -153,6 +168,14 @@ class Registry:
             raise ValueError(f"erasure step {name!r} registered twice")
         self.erasure_steps.append(ErasureStep(name, fn, frozenset(tables), order))
         self.erasure_steps.sort(key=lambda step: step.order)
+
+    def digest_section(self, name: str, fn: DigestFn, *, title: str, order: int = 100) -> None:
+        """`fn(scope)` gives the section `title` of the organisers' digest, lowest `order` first. A feature
+        that is not there contributes no section (the waitlist's lengths appear once it registers them)."""
+        if any(section.name == name for section in self.digest_sections):
+            raise ValueError(f"digest section {name!r} registered twice")
+        self.digest_sections.append(DigestSection(name, title, fn, order))
+        self.digest_sections.sort(key=lambda section: section.order)
 
 
 def _unique(table: dict[str, Any], key: str, what: str) -> None:

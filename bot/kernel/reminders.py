@@ -7,6 +7,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from sqlalchemy import func, select
 
 from bot.kernel.delivery import deliver_reminders
+from bot.kernel.digest import DigestItem, DigestPart, DigestScope, command
 from bot.kernel.outbox import ANSWER_KIND, MESSAGE_KIND, forget_answer, render_message
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
@@ -15,16 +16,21 @@ from commands.common.errors import UsageError
 from commands.common.parsing import button_number
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
-from storage.models import Reminder
+from storage.models import Cohort, Member, Reminder, RoleGrant
 
 PAGE_SIZE = 20
 DELIVERIES_NEXT = "deliveries_next"
+DIGEST_ITEMS = 20
 DELIVERIES_USAGE = "`/cba-admin deliveries [PAGE]` (e.g. `/cba-admin deliveries 2`)"
 
 
 def mention(recipient: str) -> str:
-    """`<@U…>` for a person (their DM), `<#C…>` for a conversation."""
-    return f"<@{recipient}>" if recipient[:1] in ("U", "W") else f"<#{recipient}>"
+    """`<@U…>` for a person (their DM), `<#C…>` for a conversation; anything else (an erased recipient) as text."""
+    if recipient[:1] in ("U", "W"):
+        return f"<@{recipient}>"
+    if recipient[:1] in ("C", "G", "D"):
+        return f"<#{recipient}>"
+    return escape(recipient)
 
 
 def deliveries_command(turn: Turn, rest: str) -> Reply:
@@ -91,6 +97,52 @@ def _deliveries(turn: Turn, start: int, total: int) -> Reply:
     return Reply("\n".join([heading, *lines]), shown.blocks)
 
 
+def _cohorts_of_recipients(scope: DigestScope) -> dict[str, int]:
+    """Recipient -> cohort: cohort channels, and participants by their Slack ID (read once per digest)."""
+    found = scope.memo.get("cohort_of_recipient")
+    if found is None:
+        found = {}
+        for slack_id, cohort_id in scope.session.execute(
+            select(Member.slack_id, RoleGrant.cohort_id)
+            .join(RoleGrant, RoleGrant.member_id == Member.id)
+            .where(RoleGrant.role == "participant", RoleGrant.cohort_id.is_not(None), Member.slack_id.is_not(None))
+            .order_by(RoleGrant.id)
+        ):
+            found.setdefault(slack_id, cohort_id)
+        for channel_id, cohort_id in scope.session.execute(
+            select(Cohort.channel_id, Cohort.id).where(Cohort.channel_id.is_not(None))
+        ):
+            found[channel_id] = cohort_id
+        scope.memo["cohort_of_recipient"] = found
+    return found
+
+
+def failed_deliveries_section(scope: DigestScope) -> DigestPart:
+    """Digest: messages that failed for good since the last digest, under the cohort of whom they were for."""
+    homes = _cohorts_of_recipients(scope)
+    wanted = scope.cohort.id if scope.cohort is not None else None
+    rows = scope.session.scalars(
+        select(Reminder)
+        .where(Reminder.status == "failed", Reminder.due_at >= scope.since)
+        .order_by(Reminder.due_at.desc(), Reminder.id.desc())
+    )
+    items: list[DigestItem] = []
+    total = 0
+    for row in rows:
+        if homes.get(row.recipient) != wanted:
+            continue
+        total += 1
+        if len(items) < DIGEST_ITEMS:
+            error = escape(truncate(row.last_error or "unknown error", 100))
+            items.append(
+                DigestItem(
+                    f"delivery #{row.id} ({escape(row.kind)}) to {mention(row.recipient)} failed: `{error}`",
+                    command("/cba-admin deliveries"),
+                )
+            )
+    return DigestPart(items, total=total, more=command("/cba-admin deliveries"))
+
+
 def register(registry: Registry) -> None:
     registry.tick("deliver", deliver_reminders, order=100)
     registry.reminder_kind(MESSAGE_KIND, render_message)
@@ -98,3 +150,4 @@ def register(registry: Registry) -> None:
     registry.on_delivered(ANSWER_KIND, forget_answer)
     registry.admin_subcommand(deliveries_command, "deliveries")
     registry.action(DELIVERIES_NEXT, deliveries_next)
+    registry.digest_section("deliveries", failed_deliveries_section, title="Deliveries that failed", order=90)

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +22,8 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 _DURATION_PART = re.compile(r"^(\d+)([mhd])$")
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class ConfigError(Exception):
@@ -76,6 +78,48 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, *, minimum: i
     if not raw.isdecimal() or int(raw) < minimum:  # isdigit() is true for "²", which int() refuses
         raise ConfigError(name, f"'{raw}' is not a whole number of at least {minimum}")
     return int(raw)
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When the organisers' digest goes out (CBA_DIGEST): on `days` (0 = Monday) at `at`, in CBA_TIMEZONE."""
+
+    days: frozenset[int] = frozenset({0})
+    at: time = time(9, 0)
+
+    def __str__(self) -> str:
+        days = "daily" if len(self.days) == 7 else ",".join(WEEKDAYS[day] for day in sorted(self.days))
+        return f"{days} {self.at:%H:%M}"
+
+
+def parse_digest(text: str) -> DigestSchedule | None:
+    """`mon 09:00`, `mon,thu 08:30`, `daily 09:00` -> a schedule; `off` -> None. ValueError on anything else."""
+    words = text.strip().lower().split()
+    if words == ["off"]:
+        return None
+    if len(words) != 2:
+        raise ValueError(f"'{text}' is not a schedule like 'mon 09:00', 'mon,thu 08:30', 'daily 09:00' or 'off'")
+    days_word, clock = words
+    match = _CLOCK_TIME.match(clock)
+    if not match:
+        raise ValueError(f"'{clock}' is not a time of day like 09:00")
+    if days_word == "daily":
+        days = frozenset(range(7))
+    else:
+        names = [name.strip() for name in days_word.split(",")]
+        unknown = [name for name in names if name not in WEEKDAYS]
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not a day (use {', '.join(WEEKDAYS)} or daily)")
+        days = frozenset(WEEKDAYS.index(name) for name in names)
+    return DigestSchedule(days, time(int(match.group(1)), int(match.group(2))))
+
+
+def _digest(env: Mapping[str, str]) -> DigestSchedule | None:
+    raw = env.get("CBA_DIGEST", "").strip() or "mon 09:00"
+    try:
+        return parse_digest(raw)
+    except ValueError as exc:
+        raise ConfigError("CBA_DIGEST", str(exc)) from None
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -146,6 +190,8 @@ class Settings:
     homework_reminders: tuple[timedelta, ...] = (timedelta(days=3), timedelta(days=1))
     question_nudge: timedelta = timedelta(hours=48)
     question_escalation: timedelta = timedelta(hours=96)
+    # The organiser's digest (CBA_DIGEST); None when `off`.
+    digest: DigestSchedule | None = field(default_factory=DigestSchedule)
     max_active_bookings: int = 2
     min_booking_notice: timedelta = timedelta(hours=12)
     # Requests only compute an answer from the database (no Slack call before the ack), so a few threads keep
@@ -215,6 +261,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         homework_reminders=_offsets(env, "CBA_HOMEWORK_REMINDERS", "3d,1d"),
         question_nudge=question_nudge,
         question_escalation=question_escalation,
+        digest=_digest(env),
         max_active_bookings=_positive_int(env, "CBA_MAX_ACTIVE_BOOKINGS", 2),
         min_booking_notice=_duration(env, "CBA_MIN_BOOKING_NOTICE", "12h"),
         http_threads=_positive_int(env, "CBA_HTTP_THREADS", 8),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.kernel.registry import Registry
-from commands.coaching import demo, exports, listeners, privacy, reminders
+from commands.coaching import demo, digest, exports, listeners, privacy, reminders
 from commands.coaching.service import REMINDER_KIND
 
 
@@ -13,3 +13,4 @@ def register(registry: Registry) -> None:
     registry.exporter("bookings", exports.export_bookings)
     registry.demo_step(demo.coaching_demo)
     privacy.register(registry)
+    digest.register(registry)

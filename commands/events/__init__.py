@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.kernel.registry import Registry
-from commands.events import demo, exports, listeners, privacy, reminders, replan, service
+from commands.events import demo, digest, exports, listeners, privacy, reminders, replan, service
 
 
 def register(registry: Registry) -> None:
@@ -13,3 +13,4 @@ def register(registry: Registry) -> None:
     registry.exporter("attendance", exports.export_attendance)
     registry.demo_step(demo.programme_days)
     privacy.register(registry)
+    digest.register(registry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.kernel.registry import Registry
-from commands.homework import demo, export, listeners, privacy, reminders, replan, service, views
+from commands.homework import demo, digest, export, listeners, privacy, reminders, replan, service, views
 
 
 def register(registry: Registry) -> None:
@@ -18,3 +18,4 @@ def register(registry: Registry) -> None:
     registry.exporter("homework", export.export_homework)
     registry.demo_step(demo.demo_homework)
     privacy.register(registry)
+    digest.register(registry)

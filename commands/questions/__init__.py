@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.kernel import outbox
 from bot.kernel.registry import Registry
-from commands.questions import demo, escalation, exports, listeners, nudge, posting, privacy, service, views
+from commands.questions import demo, digest, escalation, exports, listeners, nudge, posting, privacy, service, views
 
 
 def register(registry: Registry) -> None:
@@ -27,3 +27,4 @@ def register(registry: Registry) -> None:
     registry.exporter("questions", exports.export_questions)
     registry.demo_step(demo.demo_question)
     privacy.register(registry)
+    digest.register(registry)

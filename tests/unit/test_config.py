@@ -1,8 +1,8 @@
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
-from bot.kernel.settings import ConfigError, load_settings, parse_duration
+from bot.kernel.settings import ConfigError, DigestSchedule, load_settings, parse_digest, parse_duration
 
 
 class TestParseDuration:
@@ -82,6 +82,8 @@ class TestLoadSettings:
             ("CBA_COACHING_REMINDERS", ","),
             ("CBA_QUESTION_NUDGE", "2 days"),
             ("CBA_QUESTION_ESCALATION", "soon"),
+            ("CBA_DIGEST", "monday at nine"),
+            ("CBA_DIGEST", "mon 25:00"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "²"),
             ("CBA_RETENTION_DAYS", "0"),
@@ -118,3 +120,34 @@ class TestLoadSettings:
         settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
         settings.require_slack()
         assert settings.socket_mode
+
+
+class TestDigestSetting:
+    def test_default_is_monday_nine_and_off_disables(self) -> None:
+        assert load_settings({}).digest == DigestSchedule(frozenset({0}), time(9, 0))
+        assert load_settings({"CBA_DIGEST": "off"}).digest is None
+        assert load_settings({"CBA_DIGEST": " OFF "}).digest is None
+
+    @pytest.mark.parametrize(
+        ("text", "days", "at"),
+        [
+            ("mon 09:00", {0}, time(9, 0)),
+            ("Fri 7:30", {4}, time(7, 30)),
+            ("mon,thu 08:15", {0, 3}, time(8, 15)),
+            ("daily 18:00", set(range(7)), time(18, 0)),
+        ],
+    )
+    def test_reads_days_and_time(self, text: str, days: set[int], at: time) -> None:
+        schedule = parse_digest(text)
+        assert schedule == DigestSchedule(frozenset(days), at)
+        assert parse_digest(str(schedule)) == schedule
+
+    @pytest.mark.parametrize("text", ["", "mon", "09:00", "monday 09:00", "mon 9", "mon 24:00", "mon 09:60", "x 1 2"])
+    def test_refuses_anything_else(self, text: str) -> None:
+        with pytest.raises(ValueError, match="'"):
+            parse_digest(text)
+
+    def test_a_malformed_value_stops_start_up_with_one_line_naming_it(self) -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"CBA_DIGEST": "mon 9am"})
+        assert str(caught.value) == "CBA_DIGEST: '9am' is not a time of day like 09:00"
