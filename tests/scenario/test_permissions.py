@@ -27,6 +27,7 @@ from bot.console.fakeslack import FakeSlack
 from bot.features import build_registry
 from bot.kernel.admin import COMMAND as ADMIN
 from bot.kernel.commands import COMMANDS, EVERYONE, Usage
+from bot.kernel.reminders import DELIVERIES_NEXT
 from commands.coaching import views as coaching_views
 from commands.events import views as event_views
 from commands.home import views as home_views
@@ -201,6 +202,8 @@ def _text(block: str, action: str, value: str) -> dict[str, Any]:
 
 PARTICIPANT = frozenset({"participant"})
 STAFF_AND_PARTICIPANT = frozenset({"participant", "coach", "organiser"})
+STAFF = frozenset({"coach", "organiser"})
+ORGANISER_ONLY = frozenset({"organiser"})
 ANSWERERS = frozenset({"alumni", "coach", "organiser"})  # the participant asked the question: no answer of theirs
 
 COMMAND_CASES = [
@@ -243,6 +246,10 @@ BUTTON_CASES = [
     _button(question_views.PAGE_PREVIOUS_ACTION, lambda w: json.dumps({"v": "list", "p": 0, "q": ""}), ALL),
     _button("report_page_next", lambda w: json.dumps({"c": COHORT, "p": 1}), frozenset({"organiser"})),
     _button(home_views.BOOK_ACTION, lambda w: "0", PARTICIPANT),
+    _button(event_views.LIST_NEXT, lambda w: json.dumps({"c": COHORT, "o": 0}), ORGANISER_ONLY),
+    _button(homework_views.STATUS_NEXT, lambda w: json.dumps({"a": w.assignment, "o": 0}), STAFF),
+    _button(homework_views.OVERVIEW_NEXT, lambda w: json.dumps({"o": 0}), STAFF),
+    _button(DELIVERIES_NEXT, lambda w: json.dumps({"o": 0}), ORGANISER_ONLY),
     _button(home_views.ASK_ACTION, lambda w: "home", ALL, opens=ALL),
 ]
 FORM_CASES = [
