@@ -524,6 +524,9 @@ class Assignment(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     withdrawn_at: Mapped[datetime | None]
+    # After due_at, submissions up to due_at + grace are "late (within grace)"; set from CBA_HOMEWORK_GRACE at
+    # creation, changed with `/cba-homework grace`. Minutes of real time (UTC), so a DST night changes nothing.
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     cohort: Mapped[Cohort] = relationship()
 

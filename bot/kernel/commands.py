@@ -104,7 +104,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "/cba-homework",
         "Homework: assignments, submissions and feedback",
-        "[submit ID TEXT-OR-LINK | show ID | new COHORT DATE TITLE | due ID DATE | withdraw ID | status ID | review ID TEXT]",
+        "[submit ID TEXT-OR-LINK | show ID | new COHORT DATE TITLE | due ID DATE | grace ID HOURS | withdraw ID | status ID | review ID TEXT]",
         (
             Usage(
                 "/cba-homework", "/cba-homework", "your assignments and status", ("participant", "coach", "organiser")
@@ -131,6 +131,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "/cba-homework due ASSIGNMENT-ID YYYY-MM-DD",
                 "/cba-homework due 3 2026-12-20",
                 "changes the due date",
+                ("organiser",),
+            ),
+            Usage(
+                "/cba-homework grace ASSIGNMENT-ID HOURS",
+                "/cba-homework grace 3 2",
+                "sets how long after the due time a submission is late (within grace); 0 for none",
                 ("organiser",),
             ),
             Usage(

@@ -62,6 +62,23 @@ def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
         raise ConfigError(name, f"{exc}") from None
 
 
+GRACE_MAX = timedelta(days=7)
+
+
+def _grace(env: Mapping[str, str]) -> timedelta:
+    """CBA_HOMEWORK_GRACE: how long after the due instant a submission is "late (within grace)"; 0 = none."""
+    raw = env.get("CBA_HOMEWORK_GRACE", "").strip() or "0"
+    if re.fullmatch(r"0+[mhd]?", raw.lower()):
+        return timedelta(0)
+    try:
+        grace = parse_duration(raw)
+    except ValueError as exc:
+        raise ConfigError("CBA_HOMEWORK_GRACE", f"{exc}, or 0 for none") from None
+    if grace > GRACE_MAX:
+        raise ConfigError("CBA_HOMEWORK_GRACE", f"'{raw}' is longer than the {_describe(GRACE_MAX)} allowed")
+    return grace
+
+
 def _describe(duration: timedelta) -> str:
     """A duration as it is typed: 30m, 24h, 7d."""
     minutes = int(duration.total_seconds() // 60)
@@ -188,6 +205,8 @@ class Settings:
     event_reminders: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1), timedelta(hours=1))
     coaching_reminders: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     homework_reminders: tuple[timedelta, ...] = (timedelta(days=3), timedelta(days=1))
+    # Default grace window of new assignments (after the due instant: "late (within grace)").
+    homework_grace: timedelta = timedelta(0)
     question_nudge: timedelta = timedelta(hours=48)
     question_escalation: timedelta = timedelta(hours=96)
     # The organiser's digest (CBA_DIGEST); None when `off`.
@@ -259,6 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         event_reminders=_offsets(env, "CBA_EVENT_REMINDERS", "7d,1d,1h"),
         coaching_reminders=_offsets(env, "CBA_COACHING_REMINDERS", "24h,1h"),
         homework_reminders=_offsets(env, "CBA_HOMEWORK_REMINDERS", "3d,1d"),
+        homework_grace=_grace(env),
         question_nudge=question_nudge,
         question_escalation=question_escalation,
         digest=_digest(env),

@@ -31,7 +31,7 @@ from commands.common.timefmt import slack_date
 from commands.events.views import KIND_LABEL, event_zone, rsvp_buttons
 from commands.home.parse import MAX_QUESTION_LENGTH
 from commands.home.service import Dashboard, OrganiserCounts
-from commands.homework.service import LATE, ON_TIME, Mine
+from commands.homework.service import IN_GRACE, LATE, ON_TIME, Mine
 from commands.homework.views import SUBMIT_ACTION
 from commands.members.views import OPEN_PROFILE
 from commands.questions.views import ANSWER_ACTION
@@ -116,6 +116,8 @@ def homework_state(item: Mine, now: datetime) -> str:
     state = item.progress.state
     if state == ON_TIME:
         return ":white_check_mark: submitted on time"
+    if state == IN_GRACE:
+        return ":hourglass_flowing_sand: submitted late (within grace)"
     if state == LATE:
         return ":hourglass: submitted late"
     if item.assignment.due_at > now:
@@ -207,7 +209,7 @@ def booking_blocks(booking: CoachingBooking, zone: ZoneInfo) -> list[Block]:
 def homework_blocks(item: Mine, zone: ZoneInfo, now: datetime) -> list[Block]:
     """Each open assignment with "Submit" (a new version once submitted): the homework feature's own form."""
     value = str(item.assignment.id)
-    if item.progress.state in (ON_TIME, LATE):
+    if item.progress.state in (ON_TIME, IN_GRACE, LATE):
         button = ButtonElement(text="Submit a new version", action_id=SUBMIT_ACTION, value=value)
     else:
         button = ButtonElement(text="Submit", action_id=SUBMIT_ACTION, value=value, style="primary")

@@ -33,7 +33,8 @@ def _iso(value: Any) -> str:
 
 
 def export_homework(session: Session, cohort_code: str | None) -> Iterator[Sequence[Any]]:
-    """Open (not withdrawn) assignments; `late` is yes when no version came in by the due instant."""
+    """Open (not withdrawn) assignments; `late` is yes when no version came in by the due instant;
+    `status` is on time, late (within grace) (by the due instant + the assignment's grace), late or missing."""
     yield HEADER
     query = select(Assignment, Cohort).join(Cohort, Cohort.id == Assignment.cohort_id)
     query = query.where(Assignment.withdrawn_at.is_(None))
@@ -55,7 +56,7 @@ def export_homework(session: Session, cohort_code: str | None) -> Iterator[Seque
                 row.versions,
                 _iso(first.submitted_at if first else None),
                 _iso(latest.submitted_at if latest else None),
-                "" if row.state == service.MISSING else ("yes" if row.state == service.LATE else "no"),
+                "" if row.state == service.MISSING else ("no" if row.state == service.ON_TIME else "yes"),
                 latest.id if latest else "",
                 row.feedback_count,
             )

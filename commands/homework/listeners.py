@@ -51,6 +51,7 @@ def handle_command(turn: Turn) -> Reply | None:
             zone=turn.zone(),
             now=now,
             offsets=offsets,
+            grace=turn.deps.settings.homework_grace,
         )
         text, blocks = views.announcement(announced.assignment, announced.cohort.code, shown)
         _tell_each(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
@@ -65,6 +66,10 @@ def handle_command(turn: Turn) -> Reply | None:
         _tell_each(turn, [announced.cohort.channel_id, *announced.participant_ids], text, blocks)
         _refresh_homes(turn, announced.participant_ids)
         return Reply(text + " The cohort is being told; reminders were re-planned.")
+
+    if isinstance(command, parse.SetGrace):
+        assignment = service.set_grace(session, actor, command.assignment_id, command.minutes)
+        return Reply(views.grace_set(assignment, shown))
 
     if isinstance(command, parse.Withdraw):
         announced = service.withdraw(session, actor, command.assignment_id, now=now)

@@ -19,6 +19,8 @@ FEEDBACK_MAX = 2900
 
 _SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|([^>]*))?>")
 _PLAIN_LINK = re.compile(r"https?://[^\s<>|]+")
+_HOURS = re.compile(r"(\d{1,3})(?:[.,](\d{1,2}))?h?")
+GRACE_MAX_HOURS = 168
 
 
 def usage(roles: frozenset[str] | None = None) -> str:
@@ -42,6 +44,12 @@ class NewAssignment:
 class ChangeDue:
     assignment_id: int
     due: date
+
+
+@dataclass(frozen=True)
+class SetGrace:
+    assignment_id: int
+    minutes: int
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class Show:
     submission_id: int
 
 
-Command = ListMine | NewAssignment | ChangeDue | Withdraw | Status | Submit | Review | Show
+Command = ListMine | NewAssignment | ChangeDue | SetGrace | Withdraw | Status | Submit | Review | Show
 
 
 def unescape_slack(text: str) -> str:
@@ -145,7 +153,7 @@ def parse_command(text: str, roles: frozenset[str] | None = None) -> Command:
         return ListMine()
     if word == "new":
         return _parse_new(rest, roles)
-    if word in ("due", "withdraw", "status", "submit", "review", "show"):
+    if word in ("due", "grace", "withdraw", "status", "submit", "review", "show"):
         ident_token, remainder = _head(rest)
         kind = "submission" if word in ("review", "show") else "assignment"
         if not ident_token:
@@ -155,6 +163,8 @@ def parse_command(text: str, roles: frozenset[str] | None = None) -> Command:
             if not remainder or len(remainder.split()) != 1:
                 raise UsageError("Give the new due date as YYYY-MM-DD.", usage=use)
             return ChangeDue(ident, parse_date(remainder, use))
+        if word == "grace":
+            return SetGrace(ident, parse_grace_hours(remainder, use))
         if word in ("withdraw", "status", "show"):
             if remainder:
                 raise UsageError(f"`{word}` takes only the {kind} ID.", usage=use)
@@ -171,6 +181,21 @@ def parse_command(text: str, roles: frozenset[str] | None = None) -> Command:
             raise UsageError(f"Feedback is too long (at most {FEEDBACK_MAX} characters).", usage=use)
         return Review(ident, feedback)
     raise UsageError(f"`{word}` is not a {COMMAND} subcommand.", usage=use)
+
+
+def parse_grace_hours(text: str, use: str) -> int:
+    """HOURS (`2`, `1.5`, `0`, `36h`) -> whole minutes, 0 to GRACE_MAX_HOURS hours; UsageError otherwise."""
+    words = text.split()
+    match = _HOURS.fullmatch(words[0].lower()) if len(words) == 1 else None
+    if match is None:
+        raise UsageError(
+            f"Give the grace window in hours, 0 to {GRACE_MAX_HOURS} (e.g. `2` or `1.5`; `0` for none).", usage=use
+        )
+    whole, fraction = int(match.group(1)), match.group(2) or ""
+    minutes = whole * 60 + round(int(fraction.ljust(2, "0")) * 60 / 100) if fraction else whole * 60
+    if minutes > GRACE_MAX_HOURS * 60:
+        raise UsageError(f"The grace window is at most {GRACE_MAX_HOURS} hours (a week).", usage=use)
+    return minutes
 
 
 def _parse_new(rest: str, roles: frozenset[str] | None) -> NewAssignment:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.kernel.erasure import Erasure
 from bot.kernel.registry import Registry
+from commands.homework.service import submission_status
 from storage.models import Assignment, Feedback, Member, Submission
 
 
@@ -51,6 +52,7 @@ def export_section(session: Session, member: Member) -> dict[str, Any]:
                 "link": submission.link,
                 "submitted_at": _iso(submission.submitted_at),
                 "late": submission.late,
+                "status": submission_status(submission, submission.assignment),
                 "feedback": [
                     {
                         "by": row.author.display_name if row.author else "former member",

@@ -21,7 +21,7 @@ from commands.common.actors import Actor
 from commands.common.cohorts import cohort_participants
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import NonexistentLocalTime, local_to_utc
-from commands.homework.parse import usage
+from commands.homework.parse import GRACE_MAX_HOURS, usage
 from storage.models import Assignment, Cohort, Feedback, Member, RoleGrant, Submission
 
 REMINDER_KIND = "homework"
@@ -29,7 +29,7 @@ SUBJECT = "assignment"
 DUE_TIME = time(23, 59)
 STAFF = ("coach", "organiser")
 
-ON_TIME, LATE, MISSING = "on time", "late", "missing"
+ON_TIME, IN_GRACE, LATE, MISSING = "on time", "late (within grace)", "late", "missing"
 
 
 # --- time ---------------------------------------------------------------------------------------
@@ -51,6 +51,27 @@ def due_instant(day: date, zone: ZoneInfo) -> datetime:
 def is_late(submitted_at: datetime, due_at: datetime) -> bool:
     """Late means strictly after the due instant; both are compared as UTC instants."""
     return submitted_at.astimezone(UTC) > due_at.astimezone(UTC)
+
+
+def grace_of(assignment: Assignment) -> timedelta:
+    return timedelta(minutes=assignment.grace_minutes or 0)
+
+
+def grace_ends(assignment: Assignment) -> datetime:
+    """The last instant of "late (within grace)": due + grace in real time (UTC), whatever the clocks do."""
+    return assignment.due_at.astimezone(UTC) + grace_of(assignment)
+
+
+def submission_status(submission: Submission, assignment: Assignment | None) -> str:
+    """On time (by the due instant, decided when submitted), late (within grace) up to due + grace, else late.
+
+    The grace is read now, so a grace set after the fact counts for submissions already in.
+    """
+    if not submission.late:
+        return ON_TIME
+    if assignment is not None and submission.submitted_at.astimezone(UTC) <= grace_ends(assignment):
+        return IN_GRACE
+    return LATE
 
 
 # --- who ----------------------------------------------------------------------------------------
@@ -93,6 +114,7 @@ class Progress:
     member: Member
     submissions: list[Submission] = field(default_factory=list)
     feedback_count: int = 0
+    assignment: Assignment | None = None  # for its grace window; without it, every late version is late
 
     @property
     def versions(self) -> int:
@@ -108,10 +130,11 @@ class Progress:
 
     @property
     def state(self) -> str:
-        """On time if any version came in by the due instant; late if all came after; else missing."""
+        """The best of its versions: on time, else late (within grace), else late; nothing in: missing."""
         if not self.submissions:
             return MISSING
-        return LATE if all(s.late for s in self.submissions) else ON_TIME
+        states = {submission_status(s, self.assignment) for s in self.submissions}
+        return next(state for state in (ON_TIME, IN_GRACE, LATE) if state in states)
 
 
 def progress(
@@ -158,7 +181,7 @@ def assignment_progress(session: Session, assignment: Assignment) -> list[Progre
     rows = []
     for member in members.values():
         submissions, feedback = found.get((assignment.id, member.id), ([], 0))
-        rows.append(Progress(member, submissions, feedback))
+        rows.append(Progress(member, submissions, feedback, assignment))
     return rows
 
 
@@ -214,6 +237,7 @@ def create_assignment(
     zone: ZoneInfo,
     now: datetime,
     offsets: Sequence[timedelta],
+    grace: timedelta = timedelta(0),
 ) -> Announced:
     _require(actor, "organiser", action="create assignments")
     cohort = session.scalar(select(Cohort).where(func.upper(Cohort.code) == cohort_code.upper()))
@@ -234,6 +258,7 @@ def create_assignment(
         due_at=due_at,
         created_by_id=actor.member.id,
         created_at=now,
+        grace_minutes=int(grace.total_seconds() // 60),
     )
     session.add(assignment)
     session.flush()
@@ -266,6 +291,19 @@ def change_due(
     plan_reminders(session, assignment, offsets, now)
     cohort = session.get_one(Cohort, assignment.cohort_id)
     return Announced(assignment, cohort, [m.slack_id for m in cohort_participants(session, cohort.id) if m.slack_id])
+
+
+def set_grace(session: Session, actor: Actor, assignment_id: int, minutes: int) -> Assignment:
+    """The assignment's own grace window; reminders stay tied to the due instant, so none is re-planned."""
+    _require(actor, "organiser", action="change grace windows")
+    if not 0 <= minutes <= GRACE_MAX_HOURS * 60:
+        raise UsageError(f"The grace window is 0 to {GRACE_MAX_HOURS} hours.", usage=usage(actor.roles))
+    assignment = _assignment(session, assignment_id, actor)
+    if assignment.withdrawn_at is not None:
+        raise Conflict(f"assignment #{assignment.id} was withdrawn.", usage=usage(actor.roles))
+    assignment.grace_minutes = minutes
+    session.flush()
+    return assignment
 
 
 def withdraw(session: Session, actor: Actor, assignment_id: int, *, now: datetime) -> Announced:
@@ -304,6 +342,7 @@ class Overview:
     on_time: int
     late: int
     missing: int
+    in_grace: int = 0
 
 
 def overview(session: Session, actor: Actor) -> list[Overview]:
@@ -320,7 +359,14 @@ def overview(session: Session, actor: Actor) -> list[Overview]:
         cohort = session.get_one(Cohort, assignment.cohort_id)
         states = [row.state for row in rows]
         items.append(
-            Overview(assignment, cohort.code, states.count(ON_TIME), states.count(LATE), states.count(MISSING))
+            Overview(
+                assignment,
+                cohort.code,
+                states.count(ON_TIME),
+                states.count(LATE),
+                states.count(MISSING),
+                states.count(IN_GRACE),
+            )
         )
     return items
 
@@ -351,7 +397,7 @@ def my_assignments(session: Session, actor: Actor) -> list[Mine]:
     items = []
     for assignment in assignments:
         submissions, feedback = found.get((assignment.id, actor.member.id), ([], 0))
-        items.append(Mine(assignment, Progress(actor.member, submissions, feedback)))
+        items.append(Mine(assignment, Progress(actor.member, submissions, feedback, assignment)))
     return items
 
 

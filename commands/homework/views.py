@@ -24,7 +24,19 @@ from slack_sdk.models.views import View
 from commands.common import paging
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
-from commands.homework.service import LATE, MISSING, ON_TIME, Detail, Mine, Overview, Progress, StatusReport
+from commands.homework.service import (
+    IN_GRACE,
+    LATE,
+    MISSING,
+    ON_TIME,
+    Detail,
+    Mine,
+    Overview,
+    Progress,
+    StatusReport,
+    grace_ends,
+    submission_status,
+)
 from storage.models import Assignment, Submission
 
 SUBMIT_ACTION = "homework_submit"
@@ -40,7 +52,29 @@ STATUS_NEXT = "homework_status_next"
 OVERVIEW_PAGE_SIZE = 40
 OVERVIEW_NEXT = "homework_overview_next"
 SECTION_LIMIT = 2900  # under Slack's 3000 characters per section text
-STATE_ICONS = {ON_TIME: ":white_check_mark:", LATE: ":hourglass:", MISSING: ":x:"}
+STATE_ICONS = {ON_TIME: ":white_check_mark:", IN_GRACE: ":hourglass_flowing_sand:", LATE: ":hourglass:", MISSING: ":x:"}
+
+
+def grace_text(minutes: int) -> str:
+    """A grace window as people say it: 2h, 1h30m, 45m; 0 is "no grace"."""
+    if minutes <= 0:
+        return "no grace"
+    hours, rest = divmod(minutes, 60)
+    return "".join(part for part in (f"{hours}h" if hours else "", f"{rest}m" if rest else "") if part) + " grace"
+
+
+def due_text(assignment: Assignment, zone: ZoneInfo) -> str:
+    """`<date>`, plus its grace window when it has one."""
+    due = slack_date(assignment.due_at, zone)
+    if not assignment.grace_minutes:
+        return due
+    return f"{due} ({grace_text(assignment.grace_minutes)}, until {slack_date(grace_ends(assignment), zone)})"
+
+
+def _flag(submission: Submission, assignment: Assignment | None) -> str:
+    """` (late)` / ` (late (within grace))` after a version; nothing when on time."""
+    state = submission_status(submission, assignment)
+    return "" if state == ON_TIME else f" ({state})"
 
 
 def label(assignment: Assignment) -> str:
@@ -75,7 +109,7 @@ def _versions_line(row: Progress, zone: ZoneInfo) -> str:
     latest = row.latest
     if latest is None:
         return "not submitted yet"
-    late = " (late)" if latest.late else ""
+    late = _flag(latest, row.assignment)
     feedback = f" · {row.feedback_count} feedback" if row.feedback_count else " · no feedback yet"
     return f"submission #{latest.id}, version {latest.version}{late}, {slack_date(latest.submitted_at, zone)}{feedback}"
 
@@ -94,12 +128,15 @@ def my_list(items: Sequence[Mine], zone: ZoneInfo, now: datetime, page: int = 0)
     lines = []
     for item in shown:
         assignment, row = item.assignment, item.progress
-        passed = " (passed: a submission now is marked late)" if assignment.due_at < now else ""
+        passed = ""
+        if assignment.due_at < now:
+            passed = (
+                " (passed: a submission now is marked late (within grace))"
+                if now <= grace_ends(assignment)
+                else " (passed: a submission now is marked late)"
+            )
         status = f"{STATE_ICONS[row.state]} {row.state}" if row.state != MISSING else ":x: not submitted"
-        text = (
-            f"{label(assignment)}\nDue {slack_date(assignment.due_at, zone)}{passed}\n"
-            f"{status} — {_versions_line(row, zone)}"
-        )
+        text = f"{label(assignment)}\nDue {due_text(assignment, zone)}{passed}\n{status} — {_versions_line(row, zone)}"
         lines.append(f"assignment #{assignment.id} {escape(assignment.title)}: {row.state}")
         blocks.append(
             SectionBlock(
@@ -128,10 +165,10 @@ def my_list(items: Sequence[Mine], zone: ZoneInfo, now: datetime, page: int = 0)
 
 
 def submitted(submission: Submission, assignment: Assignment, zone: ZoneInfo) -> str:
-    when = "late" if submission.late else "on time"
+    when = submission_status(submission, assignment)
     return (
         f":inbox_tray: Submitted {label(assignment)} as submission #{submission.id} "
-        f"(version {submission.version}, {when}; due {slack_date(assignment.due_at, zone)})."
+        f"(version {submission.version}, {when}; due {due_text(assignment, zone)})."
     )
 
 
@@ -196,6 +233,19 @@ def due_changed(assignment: Assignment, zone: ZoneInfo) -> tuple[str, list[Block
     return text, [_section(text)]
 
 
+def grace_set(assignment: Assignment, zone: ZoneInfo) -> str:
+    if not assignment.grace_minutes:
+        return (
+            f":white_check_mark: {label(assignment)} now has no grace window: a submission after "
+            f"{slack_date(assignment.due_at, zone)} is late. Reminders are unchanged."
+        )
+    return (
+        f":white_check_mark: {label(assignment)} now has {grace_text(assignment.grace_minutes)}: a submission "
+        f"after {slack_date(assignment.due_at, zone)} and by {slack_date(grace_ends(assignment), zone)} is "
+        f"late (within grace); later, late. Reminders stay tied to the due time."
+    )
+
+
 def withdrawn(assignment: Assignment) -> tuple[str, list[Block]]:
     text = f":wastebasket: {label(assignment)} was withdrawn; nothing to submit."
     return text, [_section(text)]
@@ -206,12 +256,17 @@ def status_blocks(
 ) -> tuple[str, list[Block]]:
     """Who handed in an assignment, grouped on time / late / missing, a page of participants at a time."""
     assignment = report.assignment
-    groups = {state: report.of(state) for state in (ON_TIME, LATE, MISSING)}
-    counts = ", ".join(f"{len(rows)} {state}" for state, rows in groups.items())
+    groups = {state: report.of(state) for state in (ON_TIME, IN_GRACE, LATE, MISSING)}
+    # "late (within grace)" only where it can happen: an assignment with no grace keeps its short summary.
+    counts = ", ".join(
+        f"{len(rows)} {state}"
+        for state, rows in groups.items()
+        if state != IN_GRACE or rows or assignment.grace_minutes
+    )
     withdrawn_note = " (withdrawn)" if assignment.withdrawn_at else ""
     head = (
         f"{label(assignment)}{withdrawn_note} — {escape(report.cohort.code)}, "
-        f"due {slack_date(assignment.due_at, zone)}\n*{counts}*"
+        f"due {due_text(assignment, zone)}\n*{counts}*"
     )
     for rows in groups.values():
         rows.sort(key=lambda r: r.member.display_name.lower())
@@ -253,7 +308,7 @@ def _status_line(row: Progress, zone: ZoneInfo) -> str:
     extra = f"; latest: submission #{latest.id}, version {latest.version}" if latest is not first else ""
     return (
         f"• {name} — submission #{first.id} {slack_date(first.submitted_at, zone)}"
-        f"{' (late)' if first.late else ''}{extra}"
+        f"{_flag(first, row.assignment)}{extra}"
         f"{'; ' + str(row.feedback_count) + ' feedback' if row.feedback_count else ''}"
     )
 
@@ -267,9 +322,10 @@ def overview_blocks(
         return text, [_section(text)]
 
     def line(item: Overview) -> str:
+        grace = f"{item.in_grace} late (within grace), " if item.in_grace or item.assignment.grace_minutes else ""
         return (
             f"{label(item.assignment)} — {escape(item.cohort_code)}, due {slack_date(item.assignment.due_at, zone)}: "
-            f"{item.on_time} on time, {item.late} late, {item.missing} missing"
+            f"{item.on_time} on time, {grace}{item.late} late, {item.missing} missing"
         )
 
     def render(shown: Sequence[Overview]) -> list[Block]:
@@ -298,7 +354,7 @@ def overview_blocks(
 
 def submission_blocks(detail: Detail, zone: ZoneInfo) -> tuple[str, list[Block]]:
     sub, assignment = detail.submission, detail.assignment
-    when = "late" if sub.late else "on time"
+    when = submission_status(sub, assignment)
     head = (
         f"submission #{sub.id} — {label(assignment)}\n"
         f"By {escape(detail.participant.display_name)}, version {sub.version} of {len(detail.versions)}, "
@@ -311,7 +367,7 @@ def submission_blocks(detail: Detail, zone: ZoneInfo) -> tuple[str, list[Block]]
         blocks.append(_section(f"Link: {escape(sub.link)}"))
     others = [v for v in detail.versions if v.id != sub.id]
     if others:
-        versions = ", ".join(f"version {v.version}: submission #{v.id}{' (late)' if v.late else ''}" for v in others)
+        versions = ", ".join(f"version {v.version}: submission #{v.id}{_flag(v, assignment)}" for v in others)
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(f"Other versions — {versions}", 2900))]))
     blocks.append(DividerBlock())
     if not detail.feedback:

@@ -45,6 +45,7 @@ class Engagement:
     check_ins: int = 0
     homework_on_time: int = 0
     homework_late: int = 0
+    homework_late_within_grace: int = 0  # of homework_late: by the assignment's due time + grace
     homework_missing: int = 0
     homework_not_due: int = 0
     coaching_booked: int = 0
@@ -173,11 +174,13 @@ def _count_homework(
     for assignment in assignments:
         for member_id, row in rows.items():
             submissions, _feedback = found.get((assignment.id, member_id), ([], 0))
-            state = homework.Progress(members[member_id], submissions).state
+            state = homework.Progress(members[member_id], submissions, assignment=assignment).state
             if state == homework.ON_TIME:
                 row.homework_on_time += 1
-            elif state == homework.LATE:
-                row.homework_late += 1
+            elif state in (homework.IN_GRACE, homework.LATE):
+                row.homework_late += 1  # after the due time, as before the grace window existed
+                if state == homework.IN_GRACE:
+                    row.homework_late_within_grace += 1
             elif assignment.due_at <= now:
                 row.homework_missing += 1
             else:

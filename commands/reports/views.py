@@ -41,6 +41,9 @@ CSV_HEADER = (
     "coaching_late_cancelled",
     "questions",
     "questions_anonymous",
+    # Added with the grace window (at the end, so existing columns keep their place): of homework_late, how many
+    # came in within the assignment's grace window.
+    "homework_late_within_grace",
 )
 
 # Chart segments: what each colour counts, its colour and the Slack emoji that names it in the legend.
@@ -69,7 +72,8 @@ def _summary(report: Report) -> str:
         f"{'s' if report.assignments != 1 else ''} ({report.assignments_due} due so far)\n"
         f"• *RSVPs:* {t('rsvp_yes')} yes, {t('rsvp_no')} no ({t('rsvp_late_cancellations')} late cancellations), "
         f"{t('rsvp_none')} unanswered · *check-ins:* {t('check_ins')}\n"
-        f"• *Homework:* {t('homework_on_time')} on time, {t('homework_late')} late, "
+        f"• *Homework:* {t('homework_on_time')} on time, {t('homework_late')} late "
+        f"({t('homework_late_within_grace')} within grace), "
         f"{t('homework_missing')} missing, {t('homework_not_due')} not due yet\n"
         f"• *Coaching:* {t('coaching_booked')} sessions booked, {t('coaching_late_cancelled')} cancelled late\n"
         f"• *Questions:* {t('questions')} asked ({t('questions_anonymous')} anonymously)"
