@@ -112,7 +112,7 @@ class TestReportMessage:
         assert "*3 participants* · 3 programme days · 3 assignments (2 due so far)" in summary
         assert "4 yes, 1 no (1 late cancellations), 4 unanswered" in summary
         assert "*check-ins:* 5" in summary
-        assert "4 on time, 2 late, 1 missing, 2 not due yet" in summary
+        assert "4 on time, 2 late (0 within grace), 1 missing, 2 not due yet" in summary
         assert "5 sessions booked, 1 cancelled late" in summary
         assert "3 asked (1 anonymously)" in summary
 
