@@ -151,3 +151,34 @@ class TestDigestSetting:
         with pytest.raises(ConfigError) as caught:
             load_settings({"CBA_DIGEST": "mon 9am"})
         assert str(caught.value) == "CBA_DIGEST: '9am' is not a time of day like 09:00"
+
+
+class TestHomeworkGrace:
+    def test_default_is_no_grace(self) -> None:
+        assert load_settings({}).homework_grace == timedelta(0)
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("0", timedelta(0)),
+            ("0h", timedelta(0)),
+            ("30m", timedelta(minutes=30)),
+            ("2h", timedelta(hours=2)),
+            ("7d", timedelta(days=7)),
+        ],
+    )
+    def test_reads_a_duration_or_zero(self, text: str, expected: timedelta) -> None:
+        assert load_settings({"CBA_HOMEWORK_GRACE": text}).homework_grace == expected
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            ("2 hours", "'2 hours' is not a duration like 30m, 24h or 7d, or 0 for none"),
+            ("-2h", "'-2h' is not a duration like 30m, 24h or 7d, or 0 for none"),
+            ("169h", "'169h' is longer than the 7d allowed"),
+        ],
+    )
+    def test_a_bad_value_stops_start_up_with_one_line_naming_it(self, text: str, problem: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"CBA_HOMEWORK_GRACE": text})
+        assert str(caught.value) == f"CBA_HOMEWORK_GRACE: {problem}"

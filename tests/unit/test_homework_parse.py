@@ -8,6 +8,7 @@ from commands.homework.parse import (
     ListMine,
     NewAssignment,
     Review,
+    SetGrace,
     Show,
     Status,
     Submit,
@@ -103,3 +104,38 @@ class TestAnswers:
     def test_overlong_answers_are_refused(self) -> None:
         with pytest.raises(UsageError, match="too long"):
             parse_answer("x" * 10_001)
+
+
+class TestGrace:
+    @pytest.mark.parametrize(
+        ("text", "minutes"),
+        [
+            ("grace 3 2", 120),
+            ("grace 3 0", 0),
+            ("GRACE 3 1.5", 90),
+            ("grace 3 0,25", 15),
+            ("grace 3 36h", 2160),
+            ("grace 3 168", 10080),
+        ],
+    )
+    def test_reads_hours_as_whole_minutes(self, text: str, minutes: int) -> None:
+        assert parse_command(text) == SetGrace(3, minutes)
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("grace 3 abc", "in hours, 0 to 168"),
+            ("grace 3 -1", "in hours, 0 to 168"),
+            ("grace 3 168.5", "at most 168 hours"),
+            ("grace 3 1000", "in hours, 0 to 168"),
+            ("grace 3", "in hours, 0 to 168"),
+            ("grace 3 2 h", "in hours, 0 to 168"),
+            ("grace x 2", "assignment"),
+            ("grace", "Which assignment?"),
+        ],
+    )
+    def test_bad_hours_raise_usage(self, text: str, message: str) -> None:
+        with pytest.raises(UsageError) as caught:
+            parse_command(text)
+        assert message in str(caught.value)
+        assert "grace ASSIGNMENT-ID HOURS" in (caught.value.usage or "")

@@ -297,3 +297,38 @@ class TestDemo:
         assert session.scalar(select(func.count()).select_from(Feedback)) == 1
         recipients = set(session.scalars(select(Reminder.recipient).where(Reminder.kind == "homework")))
         assert recipients == {"U0DEMOPA02", "U0DEMOPA03", "U0DEMOPA04"}
+
+
+class TestGraceStatus:
+    """Pure: the status of each version and of a participant's versions together."""
+
+    DUE = datetime(2027, 3, 28, 21, 59, tzinfo=UTC)
+
+    def _version(self, at: datetime) -> Submission:
+        return Submission(submitted_at=at, late=service.is_late(at, self.DUE))
+
+    @pytest.mark.parametrize(
+        ("after_due", "grace_minutes", "expected"),
+        [
+            (timedelta(0), 120, service.ON_TIME),
+            (timedelta(seconds=1), 120, service.IN_GRACE),
+            (timedelta(hours=2), 120, service.IN_GRACE),
+            (timedelta(hours=2, seconds=1), 120, service.LATE),
+            (timedelta(seconds=1), 0, service.LATE),
+        ],
+    )
+    def test_each_version(self, after_due: timedelta, grace_minutes: int, expected: str) -> None:
+        assignment = Assignment(due_at=self.DUE, grace_minutes=grace_minutes)
+        assert service.submission_status(self._version(self.DUE + after_due), assignment) == expected
+
+    def test_a_participant_counts_their_best_version(self) -> None:
+        assignment = Assignment(due_at=self.DUE, grace_minutes=60)
+        late, in_grace, on_time = (
+            self._version(self.DUE + d) for d in (timedelta(hours=3), timedelta(minutes=5), -timedelta(hours=1))
+        )
+        member = Member(display_name="Ada")
+        assert service.Progress(member, [late], 0, assignment).state == service.LATE
+        assert service.Progress(member, [in_grace, late], 0, assignment).state == service.IN_GRACE
+        assert service.Progress(member, [on_time, in_grace, late], 0, assignment).state == service.ON_TIME
+        assert service.Progress(member, [in_grace], 0, None).state == service.LATE  # no assignment, no grace
+        assert service.Progress(member, [], 0, assignment).state == service.MISSING
