@@ -326,7 +326,7 @@ class TestGraceStatus:
         late, in_grace, on_time = (
             self._version(self.DUE + d) for d in (timedelta(hours=3), timedelta(minutes=5), -timedelta(hours=1))
         )
-        member = Member(display_name="Ada")
+        member = Member(name="Ada")
         assert service.Progress(member, [late], 0, assignment).state == service.LATE
         assert service.Progress(member, [in_grace, late], 0, assignment).state == service.IN_GRACE
         assert service.Progress(member, [on_time, in_grace, late], 0, assignment).state == service.ON_TIME
