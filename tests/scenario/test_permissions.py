@@ -132,6 +132,7 @@ WRITING_USAGES = (
     "/cba-homework submit",
     "/cba-homework new",
     "/cba-homework due",
+    "/cba-homework grace",
     "/cba-homework withdraw",
     "/cba-homework review",
     "/cba-ask QUESTION",
