@@ -69,9 +69,9 @@ def submission_status(submission: Submission, assignment: Assignment | None) -> 
     """
     if not submission.late:
         return ON_TIME
-    if assignment is not None and submission.submitted_at.astimezone(UTC) <= grace_ends(assignment):
-        return IN_GRACE
-    return LATE
+    if not assignment or not assignment.grace_minutes:
+        return LATE  # no grace: late as decided when submitted (also if the due date moved since)
+    return IN_GRACE if submission.submitted_at.astimezone(UTC) <= grace_ends(assignment) else LATE
 
 
 # --- who ----------------------------------------------------------------------------------------

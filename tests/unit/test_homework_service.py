@@ -332,3 +332,8 @@ class TestGraceStatus:
         assert service.Progress(member, [on_time, in_grace, late], 0, assignment).state == service.ON_TIME
         assert service.Progress(member, [in_grace], 0, None).state == service.LATE  # no assignment, no grace
         assert service.Progress(member, [], 0, assignment).state == service.MISSING
+
+    def test_without_grace_a_late_version_stays_late_after_the_due_date_moves(self) -> None:
+        version = self._version(self.DUE + timedelta(hours=1))
+        moved = Assignment(due_at=self.DUE + timedelta(days=1), grace_minutes=0)
+        assert service.submission_status(version, moved) == service.LATE
