@@ -139,3 +139,13 @@ def test_a_submission_with_a_long_feedback_history_stays_within_limits() -> None
     _text, blocks = views.submission_blocks(detail, ZONE)
     assert validate_blocks(dicts(blocks)) == []
     assert "version 3 of 3" in json.dumps(dicts(blocks))
+
+
+def test_grace_is_said_as_people_say_it() -> None:
+    assert [views.grace_text(m) for m in (0, 45, 60, 90, 10080)] == [
+        "no grace",
+        "45m grace",
+        "1h grace",
+        "1h30m grace",
+        "168h grace",
+    ]
