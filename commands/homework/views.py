@@ -324,7 +324,9 @@ def submission_blocks(
         blocks.append(_section("_No feedback yet._"))
 
     def render(shown: Sequence[tuple[Feedback, str]]) -> list[Block]:
-        lines = [f"*{escape(author)}*, {slack_date(row.created_at, zone)}:\n{escape(row.text)}" for row, author in shown]
+        lines = [
+            f"*{escape(author)}*, {slack_date(row.created_at, zone)}:\n{escape(row.text)}" for row, author in shown
+        ]
         return [_section(chunk) for chunk in _chunks(lines)]
 
     page = paging.page(

@@ -100,7 +100,9 @@ def _found(pattern: re.Pattern[str], blocks: list[dict[str, Any]]) -> list[int]:
     return [int(n) for b in blocks if b["type"] == "section" for n in pattern.findall(b["text"]["text"])]
 
 
-def _refused(slack: SlackDriver, fake: FakeSlack, sessions: sessionmaker[Session], user: str, name: str, value: str) -> str:
+def _refused(
+    slack: SlackDriver, fake: FakeSlack, sessions: sessionmaker[Session], user: str, name: str, value: str
+) -> str:
     before = database_snapshot(sessions)
     answer = _press(slack, fake, user, name, value)
     assert APOLOGY not in answer["text"]
@@ -275,7 +277,13 @@ class TestFeedbackPages:
             assignment = make_assignment(session, cohort, clock.now + timedelta(days=5))
             submission = make_submission(session, assignment, pia, clock.now - timedelta(days=1))
             for i in range(45):
-                make_feedback(session, submission, coach, f"Note {i:03d}: " + "more detail " * 20, clock.now + timedelta(minutes=i))
+                make_feedback(
+                    session,
+                    submission,
+                    coach,
+                    f"Note {i:03d}: " + "more detail " * 20,
+                    clock.now + timedelta(minutes=i),
+                )
             return submission.id
 
     def test_45_notes_come_in_pages_oldest_first_each_once(
