@@ -23,6 +23,7 @@ from commands.coaching.parse import (
     parse_slots,
     slots_usage,
 )
+from commands.common import paging
 from commands.common.errors import UsageError
 from commands.common.parsing import (
     button_data,
@@ -75,12 +76,10 @@ def _publish(turn: Turn, request: AddSlots, fold: int | None, *, replace: bool =
 
 def slots_command(turn: Turn) -> Reply:
     request = parse_slots(turn.text)
-    shown = turn.deps.settings.zone
     if isinstance(request, AddSlots):
         return _publish(turn, request, None)
     if isinstance(request, ListSlots):
-        text = views.coach_slots_text(service.coach_slots(turn.session, turn.actor, turn.now), shown)
-        return Reply(text, views.text_blocks(text))
+        return _slots_page(turn, 0)
     assert isinstance(request, RemoveSlot)
     removed = service.remove_slot(turn.session, turn.actor, request.slot_id, turn.now, turn.deps.settings)
     if removed.cancelled is not None:
@@ -88,6 +87,28 @@ def slots_command(turn: Turn) -> Reply:
     else:
         _refresh_homes(turn, removed.slot.coach.slack_id)
     return Reply(views.removed_text(removed))
+
+
+def _slots_page(turn: Turn, start: int) -> Reply:
+    rows = service.coach_slots(turn.session, turn.actor, turn.now)
+    text, blocks = views.coach_slots_page(rows, turn.deps.settings.zone, start, usage=slots_usage())
+    return Reply(text, blocks)
+
+
+def slots_next(turn: Turn) -> Reply:
+    """The "Next" button under `/cba-slots list`: the next slots replace the page pressed."""
+    start = _read_next(turn, slots_usage())
+    reply = _slots_page(turn, start)
+    reply.replace_original = True
+    return reply
+
+
+def _read_next(turn: Turn, usage: str) -> int:
+    """The offset a Next button names; these lists carry no state of their own (the caller is the state)."""
+    state, start = paging.read_next(paging.action_value(turn.body), usage=usage)
+    if state:
+        raise UsageError(paging.STALE, usage=usage)
+    return start
 
 
 def fold_action(turn: Turn) -> Reply:
@@ -144,6 +165,20 @@ def _cancel(turn: Turn, booking_id: int) -> Reply:
     return Reply(views.cancelled_text(cancelled))
 
 
+def _mine_page(turn: Turn, start: int) -> Reply:
+    held, coached = service.my_bookings(turn.session, turn.actor, turn.now)
+    text, blocks = views.mine_blocks(held, coached, turn.deps.settings.zone, start, usage=book_usage())
+    return Reply(text, blocks)
+
+
+def mine_next(turn: Turn) -> Reply:
+    """The "Next" button under `/cba-book mine`: the next bookings replace the page pressed."""
+    start = _read_next(turn, book_usage())
+    reply = _mine_page(turn, start)
+    reply.replace_original = True
+    return reply
+
+
 def book_command(turn: Turn) -> Reply:
     request = parse_book(turn.text)
     if isinstance(request, BrowseSlots):
@@ -151,9 +186,7 @@ def book_command(turn: Turn) -> Reply:
     if isinstance(request, BookSlot):
         return _book(turn, request.slot_id)
     if isinstance(request, MyBookings):
-        held, coached = service.my_bookings(turn.session, turn.actor, turn.now)
-        text, blocks = views.mine_blocks(held, coached, turn.deps.settings.zone)
-        return Reply(text, blocks)
+        return _mine_page(turn, 0)
     assert isinstance(request, CancelBooking)
     return _cancel(turn, request.booking_id)
 
@@ -175,3 +208,5 @@ def register(registry: Registry) -> None:
         lambda turn: _cancel(turn, _action_int(turn, "booking", book_usage())),
     )
     registry.action(re.compile(rf"^{views.FOLD_ACTION}_[01]$"), fold_action)
+    registry.action(views.SLOTS_NEXT, slots_next)
+    registry.action(views.MINE_NEXT, mine_next)

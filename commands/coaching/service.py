@@ -141,7 +141,7 @@ def coach_slots(session: Session, actor: Actor, now: datetime) -> list[tuple[Coa
             CoachingSlot.removed_at.is_(None),
             CoachingSlot.ends_at > now,
         )
-        .order_by(CoachingSlot.starts_at)
+        .order_by(CoachingSlot.starts_at, CoachingSlot.id)  # stable: pages are offsets into this order
     ).all()
     return [(slot, booking) for slot, booking in rows]
 
@@ -492,7 +492,7 @@ def my_bookings(session: Session, actor: Actor, now: datetime) -> tuple[list[Coa
         select(CoachingBooking)
         .join(CoachingSlot, CoachingSlot.id == CoachingBooking.slot_id)
         .where(CoachingBooking.status == "active", CoachingSlot.ends_at > now)
-        .order_by(CoachingSlot.starts_at)
+        .order_by(CoachingSlot.starts_at, CoachingBooking.id)  # stable: pages are offsets into this order
     )
     held = list(session.scalars(base.where(CoachingBooking.participant_id == actor.member.id)))
     coached = list(session.scalars(base.where(CoachingSlot.coach_id == actor.member.id)))

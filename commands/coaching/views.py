@@ -8,6 +8,7 @@ at worst, that is 3 × 10 + 3 blocks, well inside the 50-block limit.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
     MarkdownTextObject,
     SectionBlock,
@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from commands.coaching.ics import CalendarBooking
 from commands.coaching.parse import AddSlots
 from commands.coaching.service import AskFold, Booked, Cancelled, OpenSlot, Page, Published, Removed, SlotTaken
-from commands.common import blockkit
+from commands.common import blockkit, paging
 from commands.common.blockkit import Json
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
@@ -35,6 +35,13 @@ PAGE_ACTION = "coaching_page"
 CANCEL_ACTION = "coaching_cancel"
 FOLD_ACTION = "coaching_add_fold"
 SECTION_LIMIT = 2900
+# Long lists page with "Next" (commands.common.paging). The coach's slots: a head, at most 40 sections of
+# one slot line each, where we are and "Next" (43 blocks). Bookings: a section with its Cancel button each,
+# two group headings, where we are and "Next" (44 blocks).
+SLOTS_PAGE_SIZE = 40
+SLOTS_NEXT = "coaching_slots_next"
+MINE_PAGE_SIZE = 40
+MINE_NEXT = "coaching_mine_next"
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -100,35 +107,56 @@ def fold_blocks(question: AskFold, zone: ZoneInfo) -> tuple[str, list[Block]]:
     return text, [SectionBlock(text=_md(text)), buttons]
 
 
-def coach_slots_text(rows: list[tuple[CoachingSlot, CoachingBooking | None]], zone: ZoneInfo) -> str:
+def coach_slots_page(
+    rows: Sequence[tuple[CoachingSlot, CoachingBooking | None]],
+    zone: ZoneInfo,
+    start: int = 0,
+    usage: str | None = None,
+) -> tuple[str, list[Block]]:
+    """One page of the coach's `/cba-slots list`: a line per slot, "Next" while more follow."""
     if not rows:
-        return "You have no slots from now on. Publish some with `/cba-slots add YYYY-MM-DD HH:MM [MINUTESm] [xCOUNT]`."
-    lines = [f"*Your slots from now on ({len(rows)}):*"]
-    for slot, booking in rows:
-        if booking is None:
-            who = "open"
-        elif booking.participant.slack_id:
-            who = f"booked by <@{booking.participant.slack_id}> (booking #{booking.id})"
+        paging.check_start(start, 0, usage=usage, noun="slots")
+        text = "You have no slots from now on. Publish some with `/cba-slots add YYYY-MM-DD HH:MM [MINUTESm] [xCOUNT]`."
+        return text, [SectionBlock(text=_md(text))]
+    heading = f"*Your slots from now on ({len(rows)}):*"
+
+    def render(shown: Sequence[tuple[CoachingSlot, CoachingBooking | None]]) -> list[Block]:
+        return [SectionBlock(text=_md(chunk)) for chunk in _chunks([_slot_line(s, b, zone) for s, b in shown])]
+
+    page = paging.page(
+        rows,
+        render,
+        start=start,
+        size=SLOTS_PAGE_SIZE,
+        action_id=SLOTS_NEXT,
+        state={},
+        usage=usage,
+        head=[SectionBlock(text=_md(heading))],
+        noun="slots",
+    )
+    lines = [_slot_line(s, b, zone) for s, b in rows[page.start : page.end]]
+    return "\n".join([heading, *lines]), page.blocks
+
+
+def _slot_line(slot: CoachingSlot, booking: CoachingBooking | None, zone: ZoneInfo) -> str:
+    if booking is None:
+        who = "open"
+    elif booking.participant.slack_id:
+        who = f"booked by <@{booking.participant.slack_id}> (booking #{booking.id})"
+    else:
+        who = f"booked by a former member (booking #{booking.id})"
+    return truncate(f"• slot #{slot.id}: {when(slot, zone)} — {who}", SECTION_LIMIT)
+
+
+def _chunks(lines: Sequence[str]) -> list[str]:
+    """Lines grouped into section-sized texts, split at line breaks."""
+    chunks: list[str] = []
+    for line in lines:
+        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_LIMIT:
+            chunks[-1] += "\n" + line
         else:
-            who = f"booked by a former member (booking #{booking.id})"
-        lines.append(f"• slot #{slot.id}: {when(slot, zone)} — {who}")
-    return "\n".join(lines)
-
-
-def text_blocks(text: str) -> list[Block]:
-    """Long text split into sections under the 3000-character limit, at line breaks."""
-    blocks: list[Block] = []
-    chunk = ""
-    for line in text.split("\n"):
-        if chunk and len(chunk) + len(line) + 1 > SECTION_LIMIT:
-            blocks.append(SectionBlock(text=_md(chunk)))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else truncate(line, SECTION_LIMIT)
-        if len(blocks) >= 45:
-            break
-    if chunk and len(blocks) < 49:
-        blocks.append(SectionBlock(text=_md(chunk)))
-    return blocks
+            chunks.append(line)
+    return chunks
 
 
 def removed_text(result: Removed) -> str:
@@ -211,36 +239,57 @@ def taken_blocks(error: SlotTaken, zone: ZoneInfo) -> tuple[str, list[Json]]:
     return "\n".join(lines), blocks
 
 
-def mine_blocks(held: list[CoachingBooking], coached: list[CoachingBooking], zone: ZoneInfo) -> tuple[str, list[Block]]:
+def mine_blocks(
+    held: Sequence[CoachingBooking],
+    coached: Sequence[CoachingBooking],
+    zone: ZoneInfo,
+    start: int = 0,
+    usage: str | None = None,
+) -> tuple[str, list[Block]]:
+    """One page of `/cba-book mine`: the bookings I hold, then those on my slots, each with Cancel."""
     if not held and not coached:
+        paging.check_start(start, 0, usage=usage, noun="bookings")
         text = "You have no upcoming coaching bookings. See `/cba-book` for open slots."
         return text, [SectionBlock(text=_md(text))]
+    rows = [(True, booking) for booking in held] + [(False, booking) for booking in coached]
+    first = {id(kept[0]) for kept in (held, coached) if kept}  # a page starting mid-group says "continued"
+
+    def heading(mine: bool, booking: CoachingBooking) -> str:
+        more = "" if id(booking) in first else ", continued"
+        if mine:
+            return f"*Your bookings ({len(held)}{more}):*"
+        return f"*Bookings on your slots ({len(coached)}{more}):*"
+
+    def line(mine: bool, booking: CoachingBooking) -> str:
+        slot = booking.slot
+        if mine:
+            return f"booking #{booking.id}: slot #{slot.id} with {escape(slot.coach.display_name)}, {when(slot, zone)}"
+        who = f"<@{booking.participant.slack_id}>" if booking.participant.slack_id else "former member"
+        return f"booking #{booking.id}: slot #{slot.id} booked by {who}, {when(slot, zone)}"
+
+    def render(shown: Sequence[tuple[bool, CoachingBooking]]) -> list[Block]:
+        blocks: list[Block] = []
+        group: bool | None = None
+        for mine, booking in shown:
+            if mine is not group:
+                group = mine
+                blocks.append(SectionBlock(text=_md(heading(mine, booking))))
+            blocks.append(
+                SectionBlock(text=_md(truncate(line(mine, booking), SECTION_LIMIT)), accessory=_cancel_button(booking))
+            )
+        return blocks
+
+    page = paging.page(
+        rows, render, start=start, size=MINE_PAGE_SIZE, action_id=MINE_NEXT, state={}, usage=usage, noun="bookings"
+    )
     lines: list[str] = []
-    blocks: list[Block] = []
-    budget = 46
-    if held:
-        lines.append(f"*Your bookings ({len(held)}):*")
-        blocks.append(SectionBlock(text=_md(lines[-1])))
-        for booking in held:
-            slot = booking.slot
-            line = f"booking #{booking.id}: slot #{slot.id} with {escape(slot.coach.display_name)}, {when(slot, zone)}"
-            lines.append(f"• {line}")
-            if len(blocks) < budget:
-                blocks.append(SectionBlock(text=_md(line), accessory=_cancel_button(booking)))
-    if coached:
-        lines.append(f"*Bookings on your slots ({len(coached)}):*")
-        if len(blocks) < budget:
-            blocks.append(SectionBlock(text=_md(lines[-1])))
-        for booking in coached:
-            slot = booking.slot
-            who = f"<@{booking.participant.slack_id}>" if booking.participant.slack_id else "former member"
-            line = f"booking #{booking.id}: slot #{slot.id} booked by {who}, {when(slot, zone)}"
-            lines.append(f"• {line}")
-            if len(blocks) < budget:
-                blocks.append(SectionBlock(text=_md(line), accessory=_cancel_button(booking)))
-    if len(blocks) >= budget:
-        blocks.append(ContextBlock(elements=[_md("More bookings are listed in the notification text.")]))
-    return "\n".join(lines), blocks
+    group: bool | None = None
+    for mine, booking in rows[page.start : page.end]:
+        if mine is not group:
+            group = mine
+            lines.append(heading(mine, booking))
+        lines.append(f"• {line(mine, booking)}")
+    return "\n".join(lines), page.blocks
 
 
 def _cancel_button(booking: CoachingBooking) -> ButtonElement:

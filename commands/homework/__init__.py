@@ -12,6 +12,7 @@ def register(registry: Registry) -> None:
     registry.action(listeners.PAGE_ACTIONS, listeners.handle_page)
     registry.action(views.STATUS_NEXT, listeners.handle_status_next)
     registry.action(views.OVERVIEW_NEXT, listeners.handle_overview_next)
+    registry.action(views.FEEDBACK_NEXT, listeners.handle_feedback_next)
     registry.view(views.MODAL_CALLBACK, listeners.handle_modal)
     registry.reminder_kind(service.REMINDER_KIND, reminders.render)
     registry.tick("homework-reminders-replan", replan.replan_open_assignments)

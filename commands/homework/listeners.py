@@ -166,6 +166,18 @@ def handle_status_next(turn: Turn) -> Reply:
     return Reply(text, blocks, replace_original=True)
 
 
+def handle_feedback_next(turn: Turn) -> Reply:
+    """The "Next" button under `/cba-homework show SUBMISSION-ID`: the next feedback replaces the page pressed."""
+    use = parse.usage(turn.actor.roles)
+    state, start = paging.read_next(paging.action_value(turn.body), usage=use)
+    submission_id = state.get("s")
+    if set(state) != {"s"} or type(submission_id) is not int or submission_id < 1:
+        raise UsageError(paging.STALE, usage=use)
+    detail = service.submission_detail(turn.session, turn.actor, submission_id)
+    text, blocks = views.submission_blocks(detail, turn.deps.settings.zone, start, usage=use)
+    return Reply(text, blocks, replace_original=True)
+
+
 def handle_overview_next(turn: Turn) -> Reply:
     """The "Next" button under the staff's list of open assignments."""
     use = parse.usage(turn.actor.roles)

@@ -37,7 +37,7 @@ from commands.homework.service import (
     grace_ends,
     submission_status,
 )
-from storage.models import Assignment, Submission
+from storage.models import Assignment, Feedback, Submission
 
 SUBMIT_ACTION = "homework_submit"
 PAGE_ACTION = "homework_page"
@@ -51,6 +51,9 @@ STATUS_PAGE_SIZE = 40
 STATUS_NEXT = "homework_status_next"
 OVERVIEW_PAGE_SIZE = 40
 OVERVIEW_NEXT = "homework_overview_next"
+# A submission's feedback, oldest first: at most 5 head blocks, 20 sections, where we are, "Next".
+FEEDBACK_PAGE_SIZE = 20
+FEEDBACK_NEXT = "homework_feedback_next"
 SECTION_LIMIT = 2900  # under Slack's 3000 characters per section text
 STATE_ICONS = {ON_TIME: ":white_check_mark:", IN_GRACE: ":hourglass_flowing_sand:", LATE: ":hourglass:", MISSING: ":x:"}
 
@@ -352,7 +355,10 @@ def overview_blocks(
 # --- submissions and feedback -------------------------------------------------------------------
 
 
-def submission_blocks(detail: Detail, zone: ZoneInfo) -> tuple[str, list[Block]]:
+def submission_blocks(
+    detail: Detail, zone: ZoneInfo, start: int = 0, usage: str | None = None
+) -> tuple[str, list[Block]]:
+    """A submission and its feedback, oldest first, a page of feedback at a time with "Next"."""
     sub, assignment = detail.submission, detail.assignment
     when = submission_status(sub, assignment)
     head = (
@@ -372,15 +378,26 @@ def submission_blocks(detail: Detail, zone: ZoneInfo) -> tuple[str, list[Block]]
     blocks.append(DividerBlock())
     if not detail.feedback:
         blocks.append(_section("_No feedback yet._"))
-    lines = [
-        f"*{escape(author)}*, {slack_date(row.created_at, zone)}:\n{escape(row.text)}"
-        for row, author in detail.feedback
-    ]
-    blocks += [_section(chunk) for chunk in _chunks(lines)]
-    if len(blocks) > 50:
-        blocks = blocks[:49] + [_section("_Older feedback not shown._")]
+
+    def render(shown: Sequence[tuple[Feedback, str]]) -> list[Block]:
+        lines = [
+            f"*{escape(author)}*, {slack_date(row.created_at, zone)}:\n{escape(row.text)}" for row, author in shown
+        ]
+        return [_section(chunk) for chunk in _chunks(lines)]
+
+    page = paging.page(
+        detail.feedback,
+        render,
+        start=start,
+        size=FEEDBACK_PAGE_SIZE,
+        action_id=FEEDBACK_NEXT,
+        state={"s": sub.id},
+        usage=usage,
+        head=blocks,
+        noun="feedback",
+    )
     text = f"submission #{sub.id} (version {sub.version}, {when}) with {len(detail.feedback)} feedback."
-    return text, blocks
+    return text, page.blocks
 
 
 def feedback_dm(

@@ -251,6 +251,9 @@ BUTTON_CASES = [
     _button(homework_views.STATUS_NEXT, lambda w: json.dumps({"a": w.assignment, "o": 0}), STAFF),
     _button(homework_views.OVERVIEW_NEXT, lambda w: json.dumps({"o": 0}), STAFF),
     _button(DELIVERIES_NEXT, lambda w: json.dumps({"o": 0}), ORGANISER_ONLY),
+    _button(coaching_views.SLOTS_NEXT, lambda w: json.dumps({"o": 0}), frozenset({"coach"})),
+    _button(coaching_views.MINE_NEXT, lambda w: json.dumps({"o": 0}), frozenset({"participant", "coach"})),
+    _button(homework_views.FEEDBACK_NEXT, lambda w: json.dumps({"s": w.submission, "o": 0}), STAFF_AND_PARTICIPANT),
     _button(home_views.ASK_ACTION, lambda w: "home", ALL, opens=ALL),
 ]
 FORM_CASES = [
