@@ -143,6 +143,15 @@ def read_next(value: object, *, usage: str | None = None) -> tuple[dict[str, Any
     return data, offset
 
 
+def read_next_id(value: object, key: str, *, usage: str | None = None) -> tuple[int, int]:
+    """A Next button whose state is one object's ID under `key`: (that ID, offset); anything else → usage."""
+    state, offset = read_next(value, usage=usage)
+    found = state.get(key)
+    if set(state) != {key} or type(found) is not int or found < 1:
+        raise UsageError(STALE, usage=usage)
+    return found, offset
+
+
 def action_value(body: Mapping[str, Any]) -> object:
     """The value of the first action in a block_actions payload (None when there is none)."""
     actions = body.get("actions")

@@ -157,10 +157,7 @@ def handle_page(turn: Turn) -> Reply:
 def handle_status_next(turn: Turn) -> Reply:
     """The "Next" button under `/cba-homework status ID`: the next participants replace the page pressed."""
     use = parse.usage(turn.actor.roles)
-    state, start = paging.read_next(paging.action_value(turn.body), usage=use)
-    assignment_id = state.get("a")
-    if set(state) != {"a"} or type(assignment_id) is not int or assignment_id < 1:
-        raise UsageError(paging.STALE, usage=use)
+    assignment_id, start = paging.read_next_id(paging.action_value(turn.body), "a", usage=use)
     report = service.status(turn.session, turn.actor, assignment_id)
     text, blocks = views.status_blocks(report, turn.deps.settings.zone, start, usage=use)
     return Reply(text, blocks, replace_original=True)
@@ -169,10 +166,7 @@ def handle_status_next(turn: Turn) -> Reply:
 def handle_feedback_next(turn: Turn) -> Reply:
     """The "Next" button under `/cba-homework show SUBMISSION-ID`: the next feedback replaces the page pressed."""
     use = parse.usage(turn.actor.roles)
-    state, start = paging.read_next(paging.action_value(turn.body), usage=use)
-    submission_id = state.get("s")
-    if set(state) != {"s"} or type(submission_id) is not int or submission_id < 1:
-        raise UsageError(paging.STALE, usage=use)
+    submission_id, start = paging.read_next_id(paging.action_value(turn.body), "s", usage=use)
     detail = service.submission_detail(turn.session, turn.actor, submission_id)
     text, blocks = views.submission_blocks(detail, turn.deps.settings.zone, start, usage=use)
     return Reply(text, blocks, replace_original=True)
