@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -84,6 +85,11 @@ class Member(Base):
     visible_since: Mapped[datetime | None]
     # Whether alumni questions may be routed to them; NULL means "the default for their roles".
     accepts_questions: Mapped[bool | None]
+    # Routed questions an alumnus accepts in 30 days; NULL means the default (4). SPEC 4.2.
+    question_capacity: Mapped[int | None] = mapped_column(Integer)
+    # An absence, as calendar days in the member's zone (both inclusive); both NULL: not away.
+    away_from: Mapped[date | None] = mapped_column(Date)
+    away_until: Mapped[date | None] = mapped_column(Date)
     erased_at: Mapped[datetime | None]
 
     roles: Mapped[list[RoleGrant]] = relationship(
