@@ -27,7 +27,7 @@ from commands.coaching.parse import AddSlots, book_usage, slots_usage
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
-from storage.db import core
+from storage.hot import HotSelect
 from storage.models import CoachingBooking, CoachingSlot, Member, display_name
 from storage.types import UTCDateTime
 
@@ -318,7 +318,7 @@ class Page:
 
 
 # Built once (every /cba-book and Home "Book coaching" runs it): the listing's columns only, values bound.
-_OPEN_SLOTS = (
+_OPEN_SLOTS = HotSelect(
     select(
         CoachingSlot.id,
         CoachingSlot.coach_id,
@@ -350,7 +350,7 @@ def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings
         "offset": page * PAGE_SIZE,
         "limit": PAGE_SIZE + 1,
     }
-    rows = core(session).execute(_OPEN_SLOTS, params).all()
+    rows = _OPEN_SLOTS.rows(session, params)
     slots = [
         OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at)
         for slot_id, coach_id, name, slack_id, starts_at, ends_at in rows[:PAGE_SIZE]

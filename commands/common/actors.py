@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from commands.common.errors import NotPermitted, NotRegistered
-from storage.db import core
+from storage.hot import HotSelect
 from storage.models import Member, RoleGrant
 
 
@@ -89,7 +89,7 @@ def roles_of(session: Session, member: Member, organisers: frozenset[str]) -> fr
 
 # Built once: the caller lookup runs on every request, and compiling it each time showed in profiles.
 # Only the columns every request needs: on PostgreSQL each column of a result costs its description.
-_CALLER = (
+_CALLER = HotSelect(
     select(Member.id, Member.tz, RoleGrant.role)
     .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
     .where(Member.slack_id == bindparam("slack_id"))
@@ -122,7 +122,7 @@ def load_actor(
         if loaded:
             return Actor(loaded[0][0], roles)
     else:
-        rows = core(session).execute(_CALLER, params).all()
+        rows = _CALLER.rows(session, params)
         roles = _with_organiser({role for _id, _tz, role in rows if role}, slack_id, organisers)
         if rows:
             member_id, tz, _role = rows[0]

@@ -29,7 +29,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session
 from commands.members.fields import sort_key, tag_key, words
 from commands.members.parse import DirectoryQuery
 from storage.db import core
+from storage.hot import HotSelect
 from storage.models import Cohort, Facet, Member, MemberCount, MemberSortKey, MemberTerm, RoleGrant, member_facets
 
 PAGE_SIZE = 8
@@ -66,15 +66,19 @@ _SORT_KEYS = cast(Table, MemberSortKey.__table__)
 _MEMBER_ID = bindparam("member_id", type_=Integer)
 # The member's stored terms and, in the same read, their sort row as a pseudo-term: kind "+" (visible) or
 # "-" (hidden), the sort key as the term (real kinds are letters: TERM_KINDS).
-_STORED = union_all(
-    select(_TERMS.c.kind, _TERMS.c.term).where(_TERMS.c.member_id == _MEMBER_ID),
-    select(case((_SORT_KEYS.c.visible, "+"), else_="-"), _SORT_KEYS.c.sort_key).where(
-        _SORT_KEYS.c.member_id == _MEMBER_ID
-    ),
+_STORED = HotSelect(
+    union_all(
+        select(_TERMS.c.kind, _TERMS.c.term).where(_TERMS.c.member_id == _MEMBER_ID),
+        select(case((_SORT_KEYS.c.visible, "+"), else_="-"), _SORT_KEYS.c.sort_key).where(
+            _SORT_KEYS.c.member_id == _MEMBER_ID
+        ),
+    )
 )
-_DELETE_TERMS = delete(_TERMS).where(
+# One term a row, as an executemany: a tuple IN list would be compiled anew for each call.
+_DELETE_TERM = delete(_TERMS).where(
     _TERMS.c.member_id == _MEMBER_ID,
-    tuple_(_TERMS.c.kind, _TERMS.c.term).in_(bindparam("stale", expanding=True)),
+    _TERMS.c.kind == bindparam("kind", type_=String),
+    _TERMS.c.term == bindparam("term", type_=String),
 )
 _INSERT_TERMS = insert(_TERMS)
 _DELETE_SORT_KEY = delete(_SORT_KEYS).where(_SORT_KEYS.c.member_id == _MEMBER_ID)
@@ -103,14 +107,16 @@ def index_member(session: Session, member: Member) -> None:
     wanted = member_terms(member)
     have: set[tuple[str, str]] = set()
     stored_key: tuple[bool, str] | None = None
-    for kind, term in connection.execute(_STORED, {"member_id": member_id}):
+    for kind, term in _STORED.rows(session, {"member_id": member_id}):
         if kind in ("+", "-"):
             stored_key = (kind == "+", term)
         else:
             have.add((kind, term))
     stale = have - wanted
     if stale:
-        connection.execute(_DELETE_TERMS, {"member_id": member_id, "stale": sorted(stale)})
+        connection.execute(
+            _DELETE_TERM, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(stale)]
+        )
     new = wanted - have
     if new:
         connection.execute(
@@ -319,6 +325,10 @@ class _Plan:
         return statement.limit(limit)
 
     @cached_property
+    def hot_matches(self) -> HotSelect:
+        return HotSelect(self.matches)
+
+    @cached_property
     def pages(self) -> dict[bool, Select[int]]:
         """One page (from the bound `offset`) in directory order, by walking the sort index (True) or by
         sorting the driver's matches (False)."""
@@ -398,7 +408,9 @@ class Card:
 
 
 # A page's cards and their roles in one statement (a row per role; roles in name order, as on a profile card).
-_CARDS = (
+# The page's ids are PAGE_SIZE fixed parameters (unused ones NULL), so that the SQL is one string: hot select.
+_CARD_IDS = [f"id{index}" for index in range(PAGE_SIZE)]
+_CARDS = HotSelect(
     select(
         Member.id,
         Member.name,
@@ -411,14 +423,17 @@ _CARDS = (
     )
     .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
     .outerjoin(Cohort, Cohort.id == RoleGrant.cohort_id)
-    .where(Member.id.in_(bindparam("ids", expanding=True)))
+    .where(Member.id.in_([bindparam(name, type_=Integer) for name in _CARD_IDS]))
     .order_by(RoleGrant.role)
 )
 
 
 def _cards(session: Session, ids: list[int]) -> list[Card]:
     cards: dict[int, Card] = {}
-    rows = core(session).execute(_CARDS, {"ids": ids})
+    assert len(ids) <= PAGE_SIZE, "one page of cards at a time"
+    rows = _CARDS.rows(
+        session, {name: ids[index] if index < len(ids) else None for index, name in enumerate(_CARD_IDS)}
+    )
     for member_id, name, visible, organisation, country, expertise, role, code in rows:
         card = cards.get(member_id)
         if card is None:
@@ -447,12 +462,12 @@ def search(session: Session, query: DirectoryQuery, viewer: Viewer, *, page: int
     plan, values = planned
     limit = COUNT_CAP + 1
     connection = core(session)
-    raw = connection.execute(plan.matches, {**values, "limit": limit}).all()
+    raw = plan.hot_matches.rows(session, {**values, "limit": limit})
     found = set(raw)
     while plan.repeats and len(raw) == limit and len(found) <= COUNT_CAP:
         # A member matched the word prefix twice ('mob': mobile, mobility): read on until enough distinct ones.
         limit *= 4
-        raw = connection.execute(plan.matches, {**values, "limit": limit}).all()
+        raw = plan.hot_matches.rows(session, {**values, "limit": limit})
         found = set(raw)
     total = min(len(found), COUNT_CAP + 1)
     pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))

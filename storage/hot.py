@@ -1,0 +1,88 @@
+"""Hot reads: a Core SELECT compiled once per dialect and run straight on the driver's connection.
+
+SQLAlchemy's execution path costs about 200,000 CPU instructions per statement (execution context, events,
+result adaptation): on `/cba-help` that is as much as the rest of the bot's work. The few statements that
+every request or a hot listing runs go around it. They stay SQLAlchemy statements (written and checked once,
+compiled by SQLAlchemy for each dialect); only their execution is direct:
+
+- on the session's own connection, so inside the request's transaction (SQLite's deferred BEGIN included);
+- bind and result values converted by the columns' types (UTCDateTime, booleans and JSON on SQLite);
+- driver errors raised as SQLAlchemy's `DBAPIError`s, as everywhere else;
+- `before_cursor_execute` listeners told of the statement (statement counts in tests and benches).
+
+Reads only: writes must pass through the engine's events (SQLite's writers' gate, see storage.db).
+Statements with expanding IN parameters are refused: their SQL depends on the values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from storage.db import core
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    names: tuple[str, ...] | None  # positional order of the parameters (qmark); None: by name (pyformat)
+    binds: Mapping[str, Processor]
+    fixed: Mapping[str, Any]  # parameters the statement itself gives a value (literals in the query)
+    results: tuple[Processor, ...]
+
+
+class HotSelect:
+    """A SELECT run on the driver. `rows(session, **params)` returns plain tuples in column order."""
+
+    __slots__ = ("statement", "_plans")
+
+    def __init__(self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._plans: dict[str, _Plan] = {}
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        connection = core(session)
+        dialect = connection.dialect
+        plan = self._plans.get(dialect.name) or self._plan(dialect)
+        given = {**plan.fixed, **params}
+        values = {name: (process(given[name]) if process else given[name]) for name, process in plan.binds.items()}
+        arguments: Sequence[Any] | Mapping[str, Any] = (
+            [values[name] for name in plan.names] if plan.names is not None else values
+        )
+        for listener in connection.dispatch.before_cursor_execute:
+            listener(connection, None, plan.sql, arguments, None, False)
+        driver = connection.connection.driver_connection
+        try:
+            cursor = driver.execute(plan.sql, arguments)  # type: ignore[union-attr]
+            fetched = cursor.fetchall()
+        except dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(plan.sql, arguments, error, dialect.loaded_dbapi.Error) from error
+        if not any(plan.results):
+            return [tuple(row) for row in fetched]
+        processors = plan.results
+        return [
+            tuple(process(value) if process else value for process, value in zip(processors, row, strict=True))
+            for row in fetched
+        ]
+
+    def _plan(self, dialect: Dialect) -> _Plan:
+        compiled = self.statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise ValueError("a hot select cannot take expanding (IN) parameters")
+        binds = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
+        results = tuple(
+            column.type._cached_result_processor(dialect, None) for column in self.statement.selected_columns
+        )
+        fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+        positional = compiled.positiontup
+        plan = _Plan(compiled.string, tuple(positional) if positional is not None else None, binds, fixed, results)
+        self._plans[dialect.name] = plan
+        return plan
