@@ -269,7 +269,9 @@ class MemberCount(Base):
 
 
 Facet = tuple[str, str, bool]  # (dimension, key, visible)
-_COUNTED_MEMBER_ATTRIBUTES = ("visible", "erased_at", "country", "roles")
+# The member columns the counts depend on: a change to them must go through the ORM (the flush keeps the counts).
+COUNTED_MEMBER_COLUMNS = frozenset({"visible", "erased_at", "country"})
+_COUNTED_MEMBER_ATTRIBUTES = (*sorted(COUNTED_MEMBER_COLUMNS), "roles")
 _COUNTED_GRANT_ATTRIBUTES = ("member_id", "role", "cohort_id")
 
 

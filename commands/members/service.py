@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.kernel.erasure import Erasure
 from bot.kernel.settings import Settings
@@ -17,7 +18,8 @@ from commands.common.errors import NotFound, UsageError
 from commands.members.fields import FieldValue
 from commands.members.parse import admin_usage, profile_usage
 from commands.members.search import RoleLine, Viewer, find_cohort, index_member
-from storage.models import AuditEntry, Cohort, Member, Reminder, RoleGrant
+from storage.db import core
+from storage.models import COUNTED_MEMBER_COLUMNS, AuditEntry, Cohort, Member, Reminder, RoleGrant
 
 if TYPE_CHECKING:
     from bot.kernel.registry import ErasureStep, ExportSection
@@ -34,17 +36,25 @@ def viewer_of(actor: Actor) -> Viewer:
 
 
 def apply_fields(session: Session, member: Member, values: list[FieldValue], now: datetime) -> list[str]:
-    """Store checked field values; returns the columns that changed."""
-    changed: list[str] = []
-    for value in values:
-        if getattr(member, value.column) != value.value:
-            setattr(member, value.column, value.value)
-            changed.append(value.column)
-    if "visible" in changed:
-        member.visible_since = now if member.visible else None
-    if changed:
-        index_member(session, member)
-    return changed
+    """Store checked field values; returns the columns that changed.
+
+    A change to what the directory counts (visibility, country) goes through the ORM, whose flush keeps the
+    member counts (storage.models). Any other field is written with one Core UPDATE: the ORM's unit of work
+    cost `/cba-profile set region` a quarter of its CPU for one column."""
+    changes = {value.column: value.value for value in values if getattr(member, value.column) != value.value}
+    if not changes:
+        return []
+    if changes.keys() & COUNTED_MEMBER_COLUMNS:
+        for column, value in changes.items():
+            setattr(member, column, value)
+        if "visible" in changes:
+            member.visible_since = now if member.visible else None
+    else:
+        core(session).execute(update(Member).where(Member.id == member.id).values(changes))
+        for column, value in changes.items():
+            set_committed_value(member, column, value)  # the row now holds it: nothing left to flush
+    index_member(session, member)
+    return list(changes)
 
 
 def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime) -> bool:
