@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -55,6 +55,12 @@ def is_write_conflict(error: BaseException) -> bool:
     return getattr(error.orig, "sqlite_errorcode", None) in _WRITE_CONFLICT_CODES
 
 
+def is_lost_connection(error: BaseException) -> bool:
+    """True when the database closed the connection under a statement (a server restart, an idle timeout):
+    the connection is discarded, and the same work on a new one succeeds."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
 # Connections kept open while idle; more are opened (up to `connections`) when threads need them.
 IDLE_CONNECTIONS = {"postgresql": 10, "sqlite": 8}
 DEFAULT_CONNECTIONS = {"postgresql": 30, "sqlite": 40}
@@ -75,7 +81,9 @@ def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> E
     kwargs.setdefault("hide_parameters", True)
     _hide_logged_rows()
     if backend != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
+        # No ping before each checkout (a round trip on every request): a connection the server closed fails
+        # its first statement instead, SQLAlchemy then replaces every pooled connection as old as it, and
+        # the request pipeline runs that request once more (`is_lost_connection`).
         engine = create_engine(url, **kwargs)
         event.listen(engine, "handle_error", _terse_postgresql_error)
         return engine

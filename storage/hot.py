@@ -7,7 +7,7 @@ compiled by SQLAlchemy for each dialect); only their execution is direct:
 
 - on the session's own connection, so inside the request's transaction (SQLite's deferred BEGIN included);
 - bind and result values converted by the columns' types (UTCDateTime, booleans and JSON on SQLite);
-- driver errors raised as SQLAlchemy's `DBAPIError`s, as everywhere else;
+- driver errors raised as SQLAlchemy's `DBAPIError`s, a lost connection invalidated, as everywhere else;
 - `before_cursor_execute` listeners told of the statement (statement counts in tests and benches).
 
 Reads only: writes must pass through the engine's events (SQLite's writers' gate, see storage.db).
@@ -64,7 +64,13 @@ class HotSelect:
             cursor = driver.execute(plan.sql, arguments)  # type: ignore[union-attr]
             fetched = cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(plan.sql, arguments, error, dialect.loaded_dbapi.Error) from error
+            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+            if lost:  # as SQLAlchemy does for its own statements: drop this connection and the pool's older ones
+                connection.invalidate(error)
+                connection.engine.dispose(close=False)
+            raise DBAPIError.instance(
+                plan.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+            ) from error
         if not any(plan.results):
             return [tuple(row) for row in fetched]
         processors = plan.results

@@ -122,7 +122,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 @pytest.fixture(scope="session")
 def pg_cleaner(pg_database: str) -> Iterator[Engine]:
     """One connection kept for emptying the database after each test (connecting costs more than the DELETEs)."""
-    engine = make_engine(pg_database, pool_size=1, max_overflow=0)
+    # Pinged: a test may end every other connection to the database (a lost-connection test does).
+    engine = make_engine(pg_database, pool_size=1, max_overflow=0, pool_pre_ping=True)
     yield engine
     engine.dispose()
 

@@ -28,7 +28,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.kernel import outbox
@@ -39,7 +39,7 @@ from bot.kernel.registry import CommandOptions
 from commands.common.actors import Actor, load_actor, load_caller
 from commands.common.errors import CbaError, FieldErrors, UsageError
 from commands.common.text import clean_payload, truncate
-from storage.db import deferred_begin, is_write_conflict
+from storage.db import deferred_begin, is_lost_connection, is_write_conflict
 from storage.models import ProcessedEvent
 
 T = TypeVar("T")
@@ -155,7 +155,18 @@ def member_zone(tz: str | None, fallback: ZoneInfo) -> ZoneInfo:
 def transact(deps: Deps, work: Callable[[Session], T], *, writes: bool = False) -> T:
     """One request's transaction. On SQLite it begins deferred (most requests only read, and WAL lets
     reads run beside a writer); if another writer committed first, it runs once more, begun IMMEDIATE.
-    A request known to write (`writes`) begins IMMEDIATE at once."""
+    A request known to write (`writes`) begins IMMEDIATE at once. If the database had closed the pooled
+    connection (PostgreSQL restarted), nothing was done: the request runs once more on a new connection."""
+    try:
+        return _transact(deps, work, writes=writes)
+    except DBAPIError as exc:
+        if not is_lost_connection(exc):
+            raise
+    log.warning("the database connection was lost; the request runs again on a new one")
+    return _transact(deps, work, writes=writes)
+
+
+def _transact(deps: Deps, work: Callable[[Session], T], *, writes: bool) -> T:
     if writes:
         with deps.sessions.begin() as session:
             return work(session)

@@ -6,8 +6,10 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from bot.app import Bot
 from bot.console import slack_payloads as payloads
@@ -134,6 +136,42 @@ class TestTransactions:
         assert "RuntimeError: boom" in caplog.text
         with sessions() as session:
             assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def _end_every_connection_but_ours(db_url: str) -> None:
+    outside = create_engine(db_url, poolclass=NullPool)  # not the bot's pool: its connections are the target
+    with outside.connect() as connection:
+        ended = connection.execute(
+            sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    outside.dispose()
+    assert ended >= 1  # the bot's pooled connections
+
+
+class TestLostDatabaseConnection:
+    """PostgreSQL closed every connection (a restart, a failover): no request is lost to it."""
+
+    def test_the_request_runs_again_on_a_new_connection_and_the_courier_recovers(
+        self, db_url: str, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session]
+    ) -> None:
+        if not db_url.startswith("postgresql"):
+            pytest.skip("SQLite has no server to lose")
+        assert "now" in slack.command(ORGANISER, "/cba-profile", "set region Northland").text
+        slack.settle()
+        _end_every_connection_but_ours(db_url)
+
+        answer = slack.command(ORGANISER, "/cba-profile", "set region Southland")  # ORM statements
+        assert "Your region is now “Southland”" in answer.text
+        _end_every_connection_but_ours(db_url)
+        assert "Your roles: organiser." in slack.command(ORGANISER, "/cba-help").text  # a hot select first
+        slack.command(ORGANISER, "/cba-profile", "export")
+        slack.settle()
+        assert fake_slack.calls_to("files.completeUploadExternal")  # delivered by the courier, after the loss
+        with sessions() as session:
+            assert session.scalar(select(Member.region).where(Member.slack_id == ORGANISER)) == "Southland"
 
 
 class TestEvents:
