@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.kernel.erasure import Erasure
 from bot.kernel.settings import Settings
+from commands.common import availability
 from commands.common.actors import Actor, member_by_slack_id
 from commands.common.audit import audit
 from commands.common.errors import NotFound, UsageError
@@ -37,9 +39,10 @@ def apply_fields(session: Session, member: Member, values: list[FieldValue], now
     """Store checked field values; returns the columns that changed."""
     changed: list[str] = []
     for value in values:
-        if getattr(member, value.column) != value.value:
-            setattr(member, value.column, value.value)
-            changed.append(value.column)
+        for column, stored in value.assignments():
+            if getattr(member, column) != stored:
+                setattr(member, column, stored)
+                changed.append(column)
     if "visible" in changed:
         member.visible_since = now if member.visible else None
     if changed:
@@ -47,8 +50,25 @@ def apply_fields(session: Session, member: Member, values: list[FieldValue], now
     return changed
 
 
-def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime) -> bool:
+def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime, zone: ZoneInfo) -> bool:
+    if value.column == "question_capacity":
+        actor.require("alumni", action="set how many questions are routed to you (only alumni get them)")
+    try:
+        check_absence_ahead(actor.member, value, now, zone)
+    except ValueError as exc:
+        raise UsageError(f"Not changed: {exc}.", usage=profile_usage()) from None
     return bool(apply_fields(session, actor.member, [value], now))
+
+
+def check_absence_ahead(member: Member, value: FieldValue, now: datetime, zone: ZoneInfo) -> None:
+    """An absence must not be over already, by the member's own calendar (ValueError says why)."""
+    if value.column != "away" or not isinstance(value.value, tuple):
+        return
+    if value.value == (member.away_from, member.away_until):
+        return  # unchanged (a form saved again with a past absence in it)
+    today = availability.local_day(member, now, zone)
+    if value.value[1] < today:
+        raise ValueError(f"the absence ended on {value.value[1].isoformat()}, before today ({today.isoformat()})")
 
 
 def card_member(session: Session, actor: Actor, slack_id: str) -> Member:
@@ -131,6 +151,9 @@ def profile_section(session: Session, member: Member) -> dict[str, Any]:
         "visible": member.visible,
         "visible_since": _iso(member.visible_since),
         "questions": member.accepts_questions,
+        "question_capacity": member.question_capacity,
+        "away_from": member.away_from.isoformat() if member.away_from else None,
+        "away_until": member.away_until.isoformat() if member.away_until else None,
         "created_at": _iso(member.created_at),
     }
 
@@ -225,6 +248,9 @@ def erase_profile(erasure: Erasure) -> None:
     member.visible = False
     member.visible_since = None
     member.accepts_questions = False
+    member.question_capacity = None
+    member.away_from = None
+    member.away_until = None
     member.erased_at = erasure.now
     index_member(erasure.session, member)
     erasure.session.flush()
