@@ -7,6 +7,7 @@ registration by import side effect.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +185,9 @@ class Registry:
 
 
 def unless_away(renderer: Renderer) -> Renderer:
+    """`renderer`, unless the reminder's recipient (a member's Slack ID) is away when it is due."""
+
+    @functools.wraps(renderer)
     def render(session: Session, reminder: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
         absence = recipient_away(session, reminder.recipient, now, zone)
         if absence is not None and absence.away_until is not None:
