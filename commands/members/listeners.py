@@ -52,7 +52,8 @@ def profile_command(turn: Turn) -> Reply | None:
         changed = service.set_field(turn.session, turn.actor, command.value, turn.now, turn.zone())
         shown = _shown_value(command.field, command.value.value)
         if not changed:
-            return Reply(f"Your {command.field} was already {shown}: nothing changed.")
+            label = "absence" if command.field == "away" else command.field
+            return Reply(f"Your {label} was already {shown}: nothing changed.")
         if command.value.column in HOME_FIELDS:
             _refresh_home(turn, turn.actor.member)
         if command.field == "away":
@@ -89,7 +90,7 @@ def _shown_value(field: str, value: object) -> str:
     if field == "capacity":
         return f"{DEFAULT_CAPACITY} (the default)" if value is None else str(value)
     if field == "away":
-        return views.absence_text(value) if isinstance(value, tuple) else "off (not away)"
+        return views.absence_text(value) if isinstance(value, tuple) else "off"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):

@@ -326,6 +326,8 @@ class TestProfileFields:
         )
         answer = slack.command("U0PART", "/cba-profile", "set away off")
         assert "Your absence is cleared" in answer.text
+        answer = slack.command("U0PART", "/cba-profile", "set away off")
+        assert "Your absence was already off: nothing changed." in answer.text
         found = member(sessions, "U0PART")
         assert (found.away_from, found.away_until) == (None, None)
 
