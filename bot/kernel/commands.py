@@ -65,6 +65,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
         (
             Usage("/cba-profile", "/cba-profile", "edit your profile in a form"),
             Usage("/cba-profile set FIELD VALUE", "/cba-profile set visible yes", "changes one field"),
+            Usage(
+                "/cba-profile set capacity N",
+                "/cba-profile set capacity 2",
+                "questions routed to you in 30 days (0–50, default 4)",
+                ("alumni",),
+            ),
+            Usage(
+                "/cba-profile set away FROM TO",
+                "/cba-profile set away 2026-12-20 2027-01-06",
+                "an absence: no reminders or routed questions (`away off` ends it)",
+            ),
             Usage("/cba-profile @member", "/cba-profile @maria", "shows a member's profile card"),
             Usage("/cba-profile export", "/cba-profile export", "sends you everything stored about you"),
             Usage("/cba-profile delete", "/cba-profile delete", "erases your personal data"),

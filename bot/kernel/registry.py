@@ -7,21 +7,25 @@ registration by import side effect.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from storage.models import Member
+from bot.kernel.kinds import Skip
+from commands.common.availability import recipient_away
+from storage.models import Member, Reminder
 
 if TYPE_CHECKING:
     from bot.kernel.deps import Deps
     from bot.kernel.digest import DigestPart, DigestScope
     from bot.kernel.erasure import Erasure
-    from bot.kernel.kinds import DeliveredHook, Renderer
+    from bot.kernel.kinds import DeliveredHook, Outgoing, Renderer
     from bot.kernel.request import ActionHandler, CommandHandler, EventHandler, Reply, Turn, ViewHandler
 
     AdminHandler = Callable[[Turn, str], Reply | None]
@@ -146,10 +150,12 @@ class Registry:
         _unique(self.exporters, kind, "export kind")
         self.exporters[kind] = fn
 
-    def reminder_kind(self, kind: str, renderer: Renderer) -> None:
-        """What a queued message of `kind` says, decided by `renderer` at send time."""
+    def reminder_kind(self, kind: str, renderer: Renderer, *, quiet_while_away: bool = False) -> None:
+        """What a queued message of `kind` says, decided by `renderer` at send time. `quiet_while_away`: a
+        reminder a member should not get while away (SPEC 4.2): skipped at send time if its recipient is away
+        then, so an absence set after the reminder was planned still counts."""
         _unique(self.renderers, kind, "message kind")
-        self.renderers[kind] = renderer
+        self.renderers[kind] = unless_away(renderer) if quiet_while_away else renderer
 
     def on_delivered(self, kind: str, hook: DeliveredHook) -> None:
         """Run `hook(session, row)` in the transaction that records a row of `kind` as sent."""
@@ -176,6 +182,19 @@ class Registry:
             raise ValueError(f"digest section {name!r} registered twice")
         self.digest_sections.append(DigestSection(name, title, fn, order))
         self.digest_sections.sort(key=lambda section: section.order)
+
+
+def unless_away(renderer: Renderer) -> Renderer:
+    """`renderer`, unless the reminder's recipient (a member's Slack ID) is away when it is due."""
+
+    @functools.wraps(renderer)
+    def render(session: Session, reminder: Reminder, now: datetime, zone: ZoneInfo) -> Outgoing | Skip:
+        absence = recipient_away(session, reminder.recipient, now, zone)
+        if absence is not None and absence.away_until is not None:
+            return Skip(f"recipient away until {absence.away_until.isoformat()}")
+        return renderer(session, reminder, now, zone)
+
+    return render
 
 
 def _unique(table: dict[str, Any], key: str, what: str) -> None:

@@ -9,6 +9,7 @@ from commands.coaching.service import REMINDER_KIND
 
 def register(registry: Registry) -> None:
     listeners.register(registry)
+    # Not quiet while away (SPEC 4.2): a session the member keeps is worth a reminder even on holiday.
     registry.reminder_kind(REMINDER_KIND, reminders.render_coaching)
     registry.exporter("bookings", exports.export_bookings)
     registry.demo_step(demo.coaching_demo)

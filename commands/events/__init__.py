@@ -8,7 +8,7 @@ from commands.events import demo, digest, exports, listeners, privacy, reminders
 
 def register(registry: Registry) -> None:
     listeners.register(registry)
-    registry.reminder_kind(service.REMINDER_KIND, reminders.render_event_reminder)
+    registry.reminder_kind(service.REMINDER_KIND, reminders.render_event_reminder, quiet_while_away=True)
     registry.tick("event-reminders-replan", replan.replan_future_events)
     registry.exporter("attendance", exports.export_attendance)
     registry.demo_step(demo.programme_days)

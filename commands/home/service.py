@@ -6,7 +6,7 @@ Takes a session, the viewer and the time; no Slack here and nothing written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -51,6 +51,10 @@ class Dashboard:
     my_questions: list[Question] = field(default_factory=list)
     matching: list[Question] = field(default_factory=list)  # alumni: routed to them first, then matching
     counts: OrganiserCounts | None = None
+    # The viewer's absence (SPEC 4.8: the Home shows their away dates) and their zone, to read it in.
+    tz: str | None = None
+    away_from: date | None = None
+    away_until: date | None = None
 
     def has(self, role: str) -> bool:
         return role in self.role_set
@@ -89,7 +93,13 @@ def answer_key(rsvp: Rsvp | None) -> str | None:
 def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
     member = actor.member
     board = Dashboard(
-        name=member.name, slack_id=actor.slack_id, roles=role_labels(session, actor), role_set=actor.roles
+        name=member.name,
+        slack_id=actor.slack_id,
+        roles=role_labels(session, actor),
+        role_set=actor.roles,
+        tz=member.tz,
+        away_from=member.away_from,
+        away_until=member.away_until,
     )
     if actor.has("organiser"):
         board.counts = organiser_counts(session, actor, now)

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from commands.coaching.views import CANCEL_ACTION
+from commands.common import availability
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
 from commands.events.views import KIND_LABEL, event_zone, rsvp_buttons
@@ -238,6 +239,20 @@ def _header(board: Dashboard) -> list[Block]:
     ]
 
 
+def away_text(board: Dashboard, zone: ZoneInfo, now: datetime) -> str | None:
+    """The viewer's absence, current or planned (SPEC 4.8); None if there is none ahead."""
+    absence = availability.planned_absence(board, now, zone)
+    if absence is None:
+        return None
+    first, last = absence
+    if availability.is_away(board, now, zone):
+        lead = f":palm_tree: *You are away until {last.isoformat()}*: no reminders or routed questions reach you"
+    else:
+        when = f"{first.isoformat()} to {last.isoformat()}"
+        lead = f":palm_tree: *Planned absence:* {when}: no reminders or routed questions then"
+    return f"{lead} (coaching reminders still do). `/cba-profile set away off` ends it."
+
+
 def not_registered_view(hint: str) -> View:
     """The Home of someone with no role (SPEC 3, Membership): whom to ask, no buttons (each would be refused)."""
     return View(
@@ -252,7 +267,11 @@ def not_registered_view(hint: str) -> View:
 
 def home_view(board: Dashboard, zone: ZoneInfo, now: datetime) -> View:
     """The viewer's dashboard: a few short sections, each capped, so it always fits Slack's limits."""
-    blocks: list[Block] = [*_header(board), actions(board)]
+    blocks: list[Block] = [*_header(board)]
+    away = away_text(board, zone, now)
+    if away is not None:
+        blocks.append(SectionBlock(block_id="home_away", text=_md(away)))
+    blocks.append(actions(board))
     sections: list[list[Block]] = []
     if board.cohort is not None:
         cohort = escape(board.cohort.code)

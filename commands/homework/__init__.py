@@ -14,7 +14,7 @@ def register(registry: Registry) -> None:
     registry.action(views.OVERVIEW_NEXT, listeners.handle_overview_next)
     registry.action(views.FEEDBACK_NEXT, listeners.handle_feedback_next)
     registry.view(views.MODAL_CALLBACK, listeners.handle_modal)
-    registry.reminder_kind(service.REMINDER_KIND, reminders.render)
+    registry.reminder_kind(service.REMINDER_KIND, reminders.render, quiet_while_away=True)
     registry.tick("homework-reminders-replan", replan.replan_open_assignments)
     registry.exporter("homework", export.export_homework)
     registry.demo_step(demo.demo_homework)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -144,4 +144,18 @@ def demo_profiles(session: Session, now: datetime, members: dict[str, Member]) -
                 setattr(member, key, value)
             member.visible = True
             member.visible_since = now
+            _demo_availability(member, now)
         index_member(session, member)
+
+
+# Availability in the demo (SPEC 4.2): one alumna is away this week and next (her card says "away until …", no
+# question is routed to her, no reminder reaches her); one alumnus takes at most 2 routed questions a month.
+DEMO_AWAY = "U0DEMOAL02"
+DEMO_LOW_CAPACITY = ("U0DEMOAL03", 2)
+
+
+def _demo_availability(member: Member, now: datetime) -> None:
+    if member.slack_id == DEMO_AWAY:
+        member.away_from, member.away_until = now.date() - timedelta(days=2), now.date() + timedelta(days=12)
+    if member.slack_id == DEMO_LOW_CAPACITY[0]:
+        member.question_capacity = DEMO_LOW_CAPACITY[1]

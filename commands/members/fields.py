@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlparse
 
+from commands.common.availability import DEFAULT_CAPACITY, MAX_CAPACITY
 from commands.common.errors import UsageError
-from commands.common.parsing import is_url, parse_url
+from commands.common.parsing import is_url, parse_date, parse_url, split_words
 from commands.members.eligibility import is_country
 
 MAX_NAME = 100
@@ -33,8 +35,18 @@ FIELDS = (
     "eccp",
     "visible",
     "questions",
+    "capacity",
+    "away",
 )
-FIELD_ALIASES = {"organization": "organisation", "org": "organisation", "sector": "sectors", "tags": "expertise"}
+FIELD_ALIASES = {
+    "organization": "organisation",
+    "org": "organisation",
+    "sector": "sectors",
+    "tags": "expertise",
+    "absence": "away",
+}
+# What `set capacity` takes instead of a number: back to the default.
+DEFAULT_WORDS = frozenset({"default", *CLEAR})
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -122,12 +134,52 @@ def parse_text(raw: str, limit: int, *, required: bool = False, label: str = "it
     return value
 
 
+def parse_capacity(raw: str) -> int | None:
+    """Routed questions a month: 0 (none) to MAX_CAPACITY; `default` (or empty) is None, the default."""
+    value = raw.strip().lower()
+    if not value or value in DEFAULT_WORDS:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_CAPACITY:
+        raise ValueError(
+            f"'{raw.strip()[:20]}' is not a capacity: a whole number from 0 to {MAX_CAPACITY} "
+            f"(questions routed to you in 30 days; 0 for none, `default` for {DEFAULT_CAPACITY})"
+        )
+    return int(value)
+
+
+AWAY_EXAMPLE = "`away 2026-12-20 2027-01-06` or `away off`"
+
+
+def parse_away(raw: str) -> tuple[date, date] | None:
+    """`FROM TO` (calendar days, both inclusive) or `off`. Whether TO has passed needs the member's day: the
+    service checks that (`check_away_ahead`)."""
+    tokens = split_words(raw)
+    if len(tokens) == 1 and tokens[0].lower() in ("off", "no", "none", "clear", "-"):
+        return None
+    if len(tokens) != 2:
+        raise ValueError(f"an absence is two dates, FROM and TO: {AWAY_EXAMPLE}")
+    try:
+        first, last = (parse_date(token, usage="") for token in tokens)
+    except UsageError as exc:
+        raise ValueError(str(exc).rstrip(".")) from None
+    if first > last:
+        raise ValueError(f"the absence ends ({last.isoformat()}) before it begins ({first.isoformat()})")
+    return first, last
+
+
 @dataclass(frozen=True)
 class FieldValue:
-    """One checked field: its column name on Member and the value to store."""
+    """One checked field: its column name on Member and the value to store (`away`: both dates, or None)."""
 
     column: str
     value: object
+
+    def assignments(self) -> list[tuple[str, object]]:
+        """The Member columns to set: an absence is two."""
+        if self.column == "away":
+            first, last = self.value if isinstance(self.value, tuple) else (None, None)
+            return [("away_from", first), ("away_until", last)]
+        return [(self.column, self.value)]
 
 
 def check_field(field: str, raw: str) -> FieldValue:
@@ -148,6 +200,10 @@ def check_field(field: str, raw: str) -> FieldValue:
         return FieldValue("visible", parse_flag(raw))
     if field == "questions":
         return FieldValue("accepts_questions", parse_flag(raw))
+    if field == "capacity":
+        return FieldValue("question_capacity", parse_capacity(raw))
+    if field == "away":
+        return FieldValue("away", parse_away(raw))
     raise ValueError(f"'{field}' is not a profile field")
 
 

@@ -11,6 +11,7 @@ from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn, ViewResult
 from commands.common.actors import get_or_create_member, member_by_slack_id, organisers_to_ask, persisted
+from commands.common.availability import DEFAULT_CAPACITY
 from commands.common.errors import FieldErrors, NotFound, not_registered_text
 from commands.common.parsing import button_number
 from commands.common.text import truncate
@@ -28,7 +29,10 @@ EXPORT_FILENAME = "cba-profile-export.json"
 def _open_modal(turn: Turn) -> None:
     member = turn.actor.member
     view = views.profile_modal(
-        member, accepts_questions=service.accepts_questions(turn.session, member), channel_id=turn.channel_id
+        member,
+        accepts_questions=service.accepts_questions(turn.session, member),
+        channel_id=turn.channel_id,
+        alumni=turn.actor.has("alumni"),
     )
     trigger = turn.trigger_id
     client = turn.client
@@ -45,13 +49,18 @@ def profile_command(turn: Turn) -> Reply | None:
         _open_modal(turn)
         return None
     if isinstance(command, parse.SetField):
-        changed = service.set_field(turn.session, turn.actor, command.value, turn.now)
+        changed = service.set_field(turn.session, turn.actor, command.value, turn.now, turn.zone())
         shown = _shown_value(command.field, command.value.value)
         if not changed:
-            return Reply(f"Your {command.field} was already {shown}: nothing changed.")
+            label = "absence" if command.field == "away" else command.field
+            return Reply(f"Your {label} was already {shown}: nothing changed.")
         if command.value.column in HOME_FIELDS:
             _refresh_home(turn, turn.actor.member)
+        if command.field == "away":
+            return Reply(views.absence_set_text(command.value.value))
         tip = ""
+        if command.field == "capacity":
+            tip = " (questions routed to you in any 30 days; 0: none)"
         if command.field == "visible":
             tip = (
                 " You now appear in the directory."
@@ -68,8 +77,8 @@ def profile_command(turn: Turn) -> Reply | None:
     return Reply(text, blocks)
 
 
-# Of the profile, the Home tab shows the name: other fields change nothing there.
-HOME_FIELDS = frozenset({"name"})
+# Of the profile, the Home tab shows the name and the absence: other fields change nothing there.
+HOME_FIELDS = frozenset({"name", "away", "away_from", "away_until"})
 
 
 def _refresh_home(turn: Turn, member: Member) -> None:
@@ -78,6 +87,10 @@ def _refresh_home(turn: Turn, member: Member) -> None:
 
 
 def _shown_value(field: str, value: object) -> str:
+    if field == "capacity":
+        return f"{DEFAULT_CAPACITY} (the default)" if value is None else str(value)
+    if field == "away":
+        return views.absence_text(value) if isinstance(value, tuple) else "off"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
@@ -89,8 +102,9 @@ def _card_reply(turn: Turn, member: Member) -> Reply:
     roles = service.roles_of_member(turn.session, member)
     own_or_organiser = member.id == turn.actor.member.id or turn.actor.has("organiser")
     questions = service.accepts_questions(turn.session, member) if own_or_organiser else None
-    blocks = views.card_blocks(member, roles, show_hidden=own_or_organiser, questions=questions)
-    return Reply(views.card_text(member, roles, show_hidden=own_or_organiser), blocks)
+    away = views.Away.of(member, turn.now, turn.deps.settings.zone, planned=own_or_organiser)
+    blocks = views.card_blocks(member, roles, show_hidden=own_or_organiser, questions=questions, away=away)
+    return Reply(views.card_text(member, roles, show_hidden=own_or_organiser, away=away), blocks)
 
 
 def _export(turn: Turn) -> Reply:
@@ -114,15 +128,19 @@ def _export(turn: Turn) -> Reply:
 
 def profile_submitted(turn: Turn) -> ViewResult:
     typed = views.modal_values(turn.body.get("view") or {})
+    if not turn.actor.has("alumni"):
+        typed.pop("capacity", None)  # (the form shows it to alumni only)
     values, errors = [], {}
     for field in FIELDS:
         if field not in typed:
             continue
         try:
-            values.append(check_field(field, typed[field]))
+            value = check_field(field, typed[field])
+            service.check_absence_ahead(turn.actor.member, value, turn.now, turn.zone())
+            values.append(value)
         except ValueError as exc:
             message = str(exc)
-            errors[field] = message[:1].upper() + message[1:] + "."
+            errors[views.ERROR_BLOCK.get(field, field)] = message[:1].upper() + message[1:] + "."
     if errors:
         raise FieldErrors(errors)
     changed = service.apply_fields(turn.session, turn.actor.member, values, turn.now)
@@ -162,7 +180,9 @@ def _directory_reply(turn: Turn, query: parse.DirectoryQuery, page: int) -> Repl
         text, blocks = views.counts_blocks(search.counts(turn.session, viewer), organiser=viewer.organiser)
         return Reply(text, blocks)
     result = search.search(turn.session, query, viewer, page=page)
-    header, cards = views.directory_blocks(query, result, organiser=viewer.organiser)
+    header, cards = views.directory_blocks(
+        query, result, organiser=viewer.organiser, now=turn.now, zone=turn.deps.settings.zone
+    )
     return Reply(header, cards)
 
 

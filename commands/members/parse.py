@@ -76,7 +76,7 @@ def parse_profile(text: str) -> ProfileCommand:
         if not name_word:
             raise UsageError("Which field? `/cba-profile set FIELD VALUE`.", usage=usage)
         name = field_name(name_word, usage)
-        if not value and name in ("name", "country", "visible", "questions"):
+        if not value and name in ("name", "country", "visible", "questions", "capacity", "away"):
             raise UsageError(f"What should your {name} be?", usage=usage)
         raw_value = rest.strip()[len(name_word) :].strip()
         try:

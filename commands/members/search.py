@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property, lru_cache
 from typing import Any, cast
 
@@ -405,6 +406,10 @@ class Card:
     country: str | None
     expertise: list[str]
     roles: list[RoleLine]
+    # The member's absence (commands.common.availability): the card says "away until …" while it lasts.
+    tz: str | None = None
+    away_from: date | None = None
+    away_until: date | None = None
 
 
 # A page's cards and their roles in one statement (a row per role; roles in name order, as on a profile card).
@@ -418,6 +423,9 @@ _CARDS = HotSelect(
         Member.organisation,
         Member.country,
         Member.expertise,
+        Member.tz,
+        Member.away_from,
+        Member.away_until,
         RoleGrant.role,
         Cohort.code,
     )
@@ -434,10 +442,12 @@ def _cards(session: Session, ids: list[int]) -> list[Card]:
     rows = _CARDS.rows(
         session, {name: ids[index] if index < len(ids) else None for index, name in enumerate(_CARD_IDS)}
     )
-    for member_id, name, visible, organisation, country, expertise, role, code in rows:
+    for member_id, name, visible, organisation, country, expertise, tz, away_from, away_until, role, code in rows:
         card = cards.get(member_id)
         if card is None:
-            card = cards[member_id] = Card(member_id, name, visible, organisation, country, expertise, [])
+            card = cards[member_id] = Card(
+                member_id, name, visible, organisation, country, expertise, [], tz, away_from, away_until
+            )
         if role is not None:
             card.roles.append(RoleLine(role, code))
     return [cards[member_id] for member_id in ids]

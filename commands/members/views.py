@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -12,6 +15,7 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ConfirmObject,
     ContextBlock,
+    DatePickerElement,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
@@ -22,7 +26,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from commands.common import blockkit
+from commands.common import availability, blockkit
+from commands.common.availability import HasAbsence
 from commands.common.blockkit import Json
 from commands.common.parsing import button_data, button_page
 from commands.common.text import escape, truncate
@@ -47,10 +52,63 @@ def _roles_text(roles: list[RoleLine]) -> str:
     return ", ".join(f"{line.role} ({escape(line.cohort)})" if line.cohort else line.role for line in roles)
 
 
-def card_text(member: Member, roles: list[RoleLine], *, show_hidden: bool, questions: bool | None = None) -> str:
+@dataclass(frozen=True)
+class Away:
+    """What a card says of an absence: `now` while it lasts (everyone sees it), or one still ahead (shown
+    to the member and organisers only: a planned holiday is nobody else's business yet)."""
+
+    first: date
+    last: date
+    now: bool
+
+    @classmethod
+    def of(cls, member: HasAbsence, at: datetime, zone: ZoneInfo, *, planned: bool) -> Away | None:
+        absence = availability.planned_absence(member, at, zone)
+        if absence is None:
+            return None
+        current = availability.is_away(member, at, zone)
+        if not current and not planned:
+            return None
+        return cls(absence[0], absence[1], current)
+
+    def line(self) -> str:
+        if self.now:
+            return f":palm_tree: *Away until {self.last.isoformat()}*"
+        return f":palm_tree: *Away (planned):* {absence_text((self.first, self.last))}"
+
+
+def absence_text(days: object) -> str:
+    first, last = days if isinstance(days, tuple) else (None, None)
+    if not isinstance(first, date) or not isinstance(last, date):
+        return "not away"
+    if first == last:
+        return f"on {first.isoformat()}"
+    return f"from {first.isoformat()} to {last.isoformat()}"
+
+
+def absence_set_text(days: object) -> str:
+    if not isinstance(days, tuple):
+        return ":white_check_mark: Your absence is cleared: reminders and routed questions reach you again."
+    return (
+        f":palm_tree: You are away {absence_text(days)} (both days included, in your time zone). Meanwhile no "
+        "reminders or routed questions reach you; reminders of coaching sessions you keep still do, and your "
+        "card says “away until …”. `/cba-profile set away off` ends it early."
+    )
+
+
+def card_text(
+    member: Member,
+    roles: list[RoleLine],
+    *,
+    show_hidden: bool,
+    questions: bool | None = None,
+    away: Away | None = None,
+) -> str:
     lines = [f"*{escape(member.name) or 'Unnamed member'}*" + (f" — <@{member.slack_id}>" if member.slack_id else "")]
     if show_hidden and not member.visible:
         lines[0] += "  :see_no_evil: _hidden from the directory_"
+    if away is not None:
+        lines.append(away.line())
     lines.append(f"*Roles:* {_roles_text(roles)}")
     if member.organisation:
         lines.append(f"*Organisation:* {escape(member.organisation)}")
@@ -67,22 +125,27 @@ def card_text(member: Member, roles: list[RoleLine], *, show_hidden: bool, quest
     if links:
         lines.append("*Links:* " + " · ".join(links))
     if questions is not None:
-        lines.append(f"*Takes alumni questions:* {'yes' if questions else 'no'}")
+        line = f"*Takes alumni questions:* {'yes' if questions else 'no'}"
+        if questions and any(role.role == "alumni" for role in roles):
+            capacity = availability.capacity_of(member)
+            line += f" (up to {capacity} in 30 days)" if capacity else " (capacity 0: none routed)"
+        lines.append(line)
     return truncate("\n".join(lines), 2900)
 
 
-def card_blocks(member: Member, roles: list[RoleLine], *, show_hidden: bool, questions: bool | None) -> list[Block]:
-    return [
-        SectionBlock(
-            text=MarkdownTextObject(text=card_text(member, roles, show_hidden=show_hidden, questions=questions))
-        )
-    ]
+def card_blocks(
+    member: Member, roles: list[RoleLine], *, show_hidden: bool, questions: bool | None, away: Away | None = None
+) -> list[Block]:
+    text = card_text(member, roles, show_hidden=show_hidden, questions=questions, away=away)
+    return [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
-def _short_card(member: Card, *, show_hidden: bool) -> str:
+def _short_card(member: Card, *, show_hidden: bool, now: datetime, zone: ZoneInfo) -> str:
     head = f"*{escape(member.name) or 'Unnamed member'}*"
     if show_hidden and not member.visible:
         head += " :see_no_evil: _hidden_"
+    if member.away_until is not None and availability.is_away(member, now, zone):
+        head += f" :palm_tree: _away until {member.away_until.isoformat()}_"
     parts = [_roles_text(member.roles)]
     if member.organisation:
         parts.append(escape(member.organisation))
@@ -113,7 +176,9 @@ def read_page_value(value: str | None) -> tuple[str, int]:
         return "", 0
 
 
-def directory_blocks(query: DirectoryQuery, result: Page, *, organiser: bool) -> tuple[str, list[Json]]:
+def directory_blocks(
+    query: DirectoryQuery, result: Page, *, organiser: bool, now: datetime, zone: ZoneInfo
+) -> tuple[str, list[Json]]:
     """A page of short cards. Plain dicts (commands.common.blockkit): this answers every directory search."""
     shown = escape(truncate(query.text, 200)) or "everyone"
     if result.total == 0:
@@ -128,7 +193,7 @@ def directory_blocks(query: DirectoryQuery, result: Page, *, organiser: bool) ->
         header += " Add words or filters to see more."
     blocks = [blockkit.section(header)]
     for member in result.members:
-        card = _short_card(member, show_hidden=organiser)
+        card = _short_card(member, show_hidden=organiser, now=now, zone=zone)
         view = blockkit.button("View profile", VIEW_PROFILE, str(member.id))
         blocks.append(blockkit.section(card, block_id=f"member-{member.id}", accessory=view))
     buttons = []
@@ -198,7 +263,34 @@ def _flag(block_id: str, label: str, option: str, checked: bool) -> InputBlock:
     )
 
 
-def profile_modal(member: Member, *, accepts_questions: bool, channel_id: str | None) -> View:
+def _date(block_id: str, label: str, initial: date | None, hint: str) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        optional=True,
+        hint=hint,
+        element=DatePickerElement(action_id=VALUE, initial_date=initial.isoformat() if initial else None),
+    )
+
+
+def profile_modal(member: Member, *, accepts_questions: bool, channel_id: str | None, alumni: bool = False) -> View:
+    availability_blocks: list[Block] = []
+    if alumni:
+        capacity = "" if member.question_capacity is None else str(member.question_capacity)
+        availability_blocks.append(
+            _input(
+                "capacity",
+                "Questions a month",
+                capacity,
+                max_length=7,
+                hint=f"Routed to you in any 30 days: 0 to {availability.MAX_CAPACITY}; empty for the default "
+                f"({availability.DEFAULT_CAPACITY})",
+            )
+        )
+    availability_blocks += [
+        _date("away_from", "Away from", member.away_from, "First day of an absence (leave both empty if none)"),
+        _date("away_until", "Away until", member.away_until, "Last day: no reminders or routed questions meanwhile"),
+    ]
     return View(
         type="modal",
         callback_id=PROFILE_MODAL,
@@ -220,20 +312,33 @@ def profile_modal(member: Member, *, accepts_questions: bool, channel_id: str | 
             _input("eccp", "ECCP profile URL", member.eccp or "", max_length=500),
             _flag("visible", "Directory", "Show my profile in the directory", member.visible),
             _flag("questions", "Alumni questions", "Alumni questions may be routed to me", accepts_questions),
+            *availability_blocks,
         ],
     )
 
 
+# A field whose error belongs on another block of the form (an absence is read from two date pickers).
+ERROR_BLOCK = {"away": "away_until"}
+
+
 def modal_values(view: dict[str, Any]) -> dict[str, str]:
-    """The submitted modal as field -> typed text (flags as yes/no)."""
+    """The submitted modal as field -> typed text (flags as yes/no; the two dates as `away FROM TO` or `off`)."""
     values = ((view.get("state") or {}).get("values")) or {}
     result: dict[str, str] = {}
     for block_id, actions in values.items():
         element = (actions or {}).get(VALUE) or {}
         if element.get("type") == "checkboxes" or "selected_options" in element:
             result[block_id] = "yes" if element.get("selected_options") else "no"
+        elif element.get("type") == "datepicker":
+            picked = element.get("selected_date")
+            result[block_id] = picked if isinstance(picked, str) else ""
         else:
             result[block_id] = str(element.get("value") or "")
+    if "away_from" in result or "away_until" in result:
+        first, last = result.pop("away_from", "").strip(), result.pop("away_until", "").strip()
+        if first and not last:
+            last = first  # one day away
+        result["away"] = f"{first} {last}".strip() if first or last else "off"
     return result
 
 

@@ -15,7 +15,7 @@ def register(registry: Registry) -> None:
     registry.action(views.PAGE_NEXT_ACTION, listeners.page_button)
     registry.view(views.ANSWER_VIEW, listeners.submit_answer)
     registry.event("message", listeners.thread_reply)
-    registry.reminder_kind(service.NUDGE_KIND, nudge.render_nudge)
+    registry.reminder_kind(service.NUDGE_KIND, nudge.render_nudge, quiet_while_away=True)
     registry.on_delivered(service.NUDGE_KIND, nudge.nudge_delivered)
     registry.reminder_kind(posting.POST_KIND, posting.render_post)
     registry.on_delivered(posting.POST_KIND, posting.post_delivered)

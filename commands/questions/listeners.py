@@ -59,7 +59,7 @@ def ask(turn: Turn, request: parsing.Ask) -> Reply:
     question = service.ask(
         turn.session, turn.actor, request.text, anonymous=request.anonymous, now=turn.now, channel_id=channel
     )
-    routed = service.route(turn.session, question, turn.now)
+    routed = service.route(turn.session, question, turn.now, turn.deps.settings.zone)
     service.plan_nudges(turn.session, question, routed, settings.question_nudge)
     posting.queue_post(turn.session, question, turn.now, settings.zone)
     _refresh_homes(turn, question)

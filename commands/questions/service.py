@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.kernel import planning
+from commands.common import availability
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.questions import matching
@@ -81,13 +83,16 @@ def plan_nudges(session: Session, question: Question, routed: list[QuestionRouti
 class Candidate:
     member: Member
     score: int
-    times_asked: int
+    times_asked: int  # routings in the last 30 days (CAPACITY_WINDOW), this question's left out
     last_asked: datetime | None
 
 
-def candidates(session: Session, question: Question) -> list[Candidate]:
-    """Alumni who accept questions, are not erased and did not ask it, with their match and load."""
+def candidates(session: Session, question: Question, zone: ZoneInfo) -> list[Candidate]:
+    """Alumni who may get the question when it is asked (SPEC 4.5): they accept questions, are not erased,
+    did not ask it, are not away (by their own calendar) and are under their capacity (routings in the
+    last 30 days); with their match and that recent load. `zone`: CBA_TIMEZONE, for members without one."""
     question_stems = matching.stems(question.text)
+    at = question.created_at
     alumni = session.scalars(
         select(Member)
         .where(
@@ -95,6 +100,7 @@ def candidates(session: Session, question: Question) -> list[Candidate]:
             Member.erased_at.is_(None),
             Member.slack_id.is_not(None),
             or_(Member.accepts_questions.is_(None), Member.accepts_questions.is_(True)),
+            or_(Member.question_capacity.is_(None), Member.question_capacity > 0),
         )
         .order_by(Member.id)
     ).all()
@@ -102,36 +108,42 @@ def candidates(session: Session, question: Question) -> list[Candidate]:
         member_id: (count, last)
         for member_id, count, last in session.execute(
             select(QuestionRouting.member_id, func.count(QuestionRouting.id), func.max(QuestionRouting.asked_at))
-            .where(QuestionRouting.question_id != question.id)
+            .where(
+                QuestionRouting.question_id != question.id,
+                QuestionRouting.asked_at > at - availability.CAPACITY_WINDOW,
+            )
             .group_by(QuestionRouting.member_id)
         )
     }
     found = []
     for member in alumni:
-        if member.id == question.asker_id:
+        if member.id == question.asker_id or availability.is_away(member, at, zone):
+            continue
+        times, last = load.get(member.id, (0, None))
+        if times >= availability.capacity_of(member):
             continue
         profile = matching.Profile(member.id, tuple(member.expertise or ()), tuple(member.sectors or ()), member.bio)
-        times, last = load.get(member.id, (0, None))
         found.append(Candidate(member, matching.score(question_stems, profile), times, last))
     return found
 
 
 def rank(found: list[Candidate], limit: int = MAX_ROUTED) -> list[Candidate]:
-    """Best match first; among equals, whoever was asked least often, then least recently (spread the load)."""
+    """Of those who match at all: the fewest routings in the last 30 days first (load spread, SPEC 4.5), then
+    the best match, then whoever was asked least recently; the member id keeps ties stable."""
     matched = [c for c in found if c.score > 0]
     never = datetime.min.replace(tzinfo=None)
 
     def key(c: Candidate) -> tuple[int, int, datetime, int]:
         last = c.last_asked.replace(tzinfo=None) if c.last_asked else never
-        return (-c.score, c.times_asked, last, c.member.id)
+        return (c.times_asked, -c.score, last, c.member.id)
 
     return sorted(matched, key=key)[:limit]
 
 
-def route(session: Session, question: Question, now: datetime) -> list[QuestionRouting]:
+def route(session: Session, question: Question, now: datetime, zone: ZoneInfo) -> list[QuestionRouting]:
     """Choose up to 5 alumni for the question and record them (the DMs go out after commit)."""
     rows = []
-    for position, candidate in enumerate(rank(candidates(session, question)), start=1):
+    for position, candidate in enumerate(rank(candidates(session, question, zone)), start=1):
         row = QuestionRouting(
             question_id=question.id, member_id=candidate.member.id, rank=position, score=candidate.score, asked_at=now
         )

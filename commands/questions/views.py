@@ -117,7 +117,7 @@ def ask_reply(question: Question, routed: int) -> tuple[str, list[Block]]:
         people = "alumni" if routed > 1 else "alumni member"
         text += f" I am asking {routed} {people} whose expertise matches."
     else:
-        text += " No alumni profile matches it yet: the organisers have been told and will find someone."
+        text += " No available alumni matches it right now: the organisers have been told and will find someone."
     text += " I will DM you its link once it is posted, and a DM for each answer."
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
@@ -130,7 +130,7 @@ def ask_reply(question: Question, routed: int) -> tuple[str, list[Block]]:
 
 def asked_count(routed: int) -> str:
     if not routed:
-        return "No alumni profile matches it yet: the organisers have been told and will find someone."
+        return "No available alumni matches it right now: the organisers have been told and will find someone."
     people = "alumni" if routed > 1 else "alumni member"
     return f"I asked {routed} {people} whose expertise matches."
 
@@ -149,8 +149,8 @@ def no_match_organisers(question: Question) -> tuple[str, list[Block]]:
     """To the organisers when no alumni profile matches a question (never names an anonymous asker)."""
     where = f" in <#{question.channel_id}>" if question.channel_id else ""
     intro = (
-        f":mag: *question #{question.id}*{where} from {public_asker(question)} matches no alumni who accept "
-        "questions. Could you point someone to it?"
+        f":mag: *question #{question.id}*{where} from {public_asker(question)} matches no available alumni "
+        "(who accept questions, are not away and are under their monthly capacity). Could you point someone to it?"
     )
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=intro)),

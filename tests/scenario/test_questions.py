@@ -325,7 +325,7 @@ class TestAsk:
 
 
 class TestRouting:
-    def test_dms_the_five_best_matching_alumni_in_order(
+    def test_dms_five_matching_alumni_least_recently_loaded_then_best_match_first(
         self,
         slack: SlackDriver,
         fake_slack: FakeSlack,
@@ -337,7 +337,7 @@ class TestRouting:
             make_alumni(session, fake_slack, "U0MARA", "Mara", expertise=["internationalisation"])  # 3
             make_alumni(session, fake_slack, "U0BIO", "Bio", bio="I ran cluster funding calls.")  # 1 + 1
             busy = make_alumni(session, fake_slack, "U0BUSY", "Busy", sectors=["Funding"])  # 2, asked before
-            make_alumni(session, fake_slack, "U0SIXTH", "Sixth", bio="A cluster person.")  # 1: sixth
+            make_alumni(session, fake_slack, "U0SIXTH", "Sixth", bio="A cluster person.")  # 1
             make_alumni(session, fake_slack, "U0NONE", "None", expertise=["tourism"])  # 0
             make_alumni(session, fake_slack, "U0OFF", "Off", expertise=["funding", "cluster"], accepts_questions=False)
             erased = make_alumni(session, fake_slack, "U0GONE", "Gone", expertise=["funding"])
@@ -363,17 +363,18 @@ class TestRouting:
                 .where(QuestionRouting.question_id == 2)
                 .order_by(QuestionRouting.rank)
             ).all()
-        # Jan: funding+cluster+internationalisation in expertise (9); Elena: funding (3); Mara: 3, asked
-        # after Elena only by id; Bio and Busy tie at 2 and Bio, never asked before, goes first.
+        # Load first (SPEC 4.5: fewer routings in 30 days first), then the match. Never asked: Jan,
+        # funding+cluster+internationalisation in expertise (9); Elena: funding (3); Mara: 3, after Elena
+        # only by id; Bio (2); Sixth (1). Busy (2) was asked 3 days ago: behind all five.
         assert [tuple(r) for r in rows] == [
             ("U0JAN", 1, 9),
             ("U0ELENA", 2, 3),
             ("U0MARA", 3, 3),
             ("U0BIO", 4, 2),
-            ("U0BUSY", 5, 2),
+            ("U0SIXTH", 5, 1),
         ]
         dmed = {c.args["channel"] for c in fake_slack.calls_to("chat.postMessage")} - {QUESTIONS_CHANNEL}
-        assert dmed == {"U0JAN", "U0ELENA", "U0MARA", "U0BIO", "U0BUSY", "U0SELF"}
+        assert dmed == {"U0JAN", "U0ELENA", "U0MARA", "U0BIO", "U0SIXTH", "U0SELF"}
         [posted] = fake_slack.dms_to("U0SELF")  # the asker: the link to their post
         assert "question #2 is posted" in posted.text
         permalink = the_question(sessions, 2).permalink

@@ -304,13 +304,13 @@ class TestWhoWasAsked:
         self, bot: Bot, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
     ) -> None:
         answer = slack.command(ASKER, "/cba-ask", NO_MATCH)
-        assert "No alumni profile matches it yet: the organisers have been told" in answer.text
+        assert "No available alumni matches it right now: the organisers have been told" in answer.text
         slack.settle()  # no scheduler tick: at once
         for organiser in ORGANISERS:
             [told] = [m for m in fake_slack.dms_to(organiser) if "matches no alumni" in m.text]
             assert "question #1" in told.text
         [posted] = [m for m in fake_slack.dms_to(ASKER) if "is posted" in m.text]
-        assert "No alumni profile matches it yet" in posted.text
+        assert "No available alumni matches it right now" in posted.text
         with sessions() as session:
             assert session.scalars(select(Reminder).where(Reminder.kind == "question_nudge")).all() == []
 

@@ -167,7 +167,7 @@ def _open_rows(session: Session, assignment: Assignment) -> list[Reminder]:
 def _send_due(session: Session, until: datetime) -> list[tuple[str, str, Outgoing | Skip]]:
     """What a delivery loop would do: render every pending reminder due by `until`, at its time."""
     renderer = build_registry().renderers.get("homework")
-    assert renderer is render
+    assert getattr(renderer, "__wrapped__", None) is render  # (quiet while the recipient is away)
     results = []
     for row in session.scalars(
         select(Reminder).where(Reminder.status == "pending", Reminder.due_at <= until).order_by(Reminder.due_at)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from bot.console.fakeslack import validate_blocks
 from commands.members import views
@@ -26,10 +29,15 @@ def test_a_full_middle_page_of_long_cards_with_a_long_non_ascii_query_is_accepte
     query = DirectoryQuery(words=("ünïcode",), text="ü" * 1800)
     members = [_member(i) for i in range(1, PAGE_SIZE + 1)]
     page = Page(members, total=500, page=2, pages=500 // PAGE_SIZE + 1)
-    text, blocks = views.directory_blocks(query, page, organiser=True)
+    members[0] = replace(members[0], away_from=date(2026, 11, 20), away_until=date(2099, 12, 31))
+    text, blocks = views.directory_blocks(
+        query, page, organiser=True, now=datetime(2026, 11, 25, 9, 0, tzinfo=UTC), zone=ZoneInfo("Europe/Brussels")
+    )
     assert validate_blocks(blocks) == []
     assert "showing" in text
     assert "&lt;" in blocks[1]["text"]["text"]  # names are user text: escaped
+    assert "away until 2099-12-31" in blocks[1]["text"]["text"]
+    assert "away until" not in blocks[2]["text"]["text"]
     buttons = blocks[-1]["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Previous", "Next"]
     # The query rides on the page buttons: shortened until it fits, still readable.

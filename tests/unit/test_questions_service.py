@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from storage.models import Answer, Member, Question, QuestionRouting
 from tests.factories_questions import make_alumni, make_answer, make_person, make_question, make_routing
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+ZONE = ZoneInfo("Europe/Brussels")
 
 
 def actor(member: Member, *roles: str) -> Actor:
@@ -37,21 +39,35 @@ class TestRank:
         make_routing(session, older, long_ago, at=NOW - timedelta(days=8))
 
         question = service.ask(session, actor(asker), "Energy clusters?", anonymous=False, now=NOW, channel_id="C1")
-        ranked = service.rank(service.candidates(session, question))
+        ranked = service.rank(service.candidates(session, question, ZONE))
         assert [c.member.id for c in ranked] == [fresh.id, long_ago.id, recent.id, often.id]
 
-    def test_at_most_five_and_a_better_match_beats_a_lighter_load(self, session: Session) -> None:
+    def test_at_most_five_and_a_lighter_load_beats_a_better_match(self, session: Session) -> None:
+        """SPEC 4.5: load spread first ("fewer recent routings first"); the match orders equal loads."""
         asker = make_person(session, None, "U0ASK", "Asker", "participant")
-        for n in range(6):
-            make_alumni(session, None, f"U0A{n}", f"A{n}", bio="energy")
-        expert = make_alumni(session, None, "U0EXP", "Expert", expertise=["energy"])
+        bio_only = [make_alumni(session, None, f"U0A{n}", f"A{n}", bio="energy") for n in range(4)]
+        busy_expert = make_alumni(session, None, "U0EXP", "Expert", expertise=["energy"])
+        idle_expert = make_alumni(session, None, "U0IDLE", "Idle expert", expertise=["energy"])
         earlier = make_question(session, asker, "earlier", created_at=NOW - timedelta(days=1))
-        make_routing(session, earlier, expert, at=NOW - timedelta(hours=1))
+        make_routing(session, earlier, busy_expert, at=NOW - timedelta(hours=1))
         question = service.ask(session, actor(asker), "Energy transition?", anonymous=False, now=NOW, channel_id="C1")
-        rows = service.route(session, question, NOW)
+        rows = service.route(session, question, NOW, ZONE)
         assert len(rows) == 5
-        assert rows[0].member_id == expert.id
+        assert [r.member_id for r in rows] == [idle_expert.id, *(m.id for m in bio_only)]
         assert [r.rank for r in rows] == [1, 2, 3, 4, 5]
+
+    def test_routings_older_than_30_days_do_not_count(self, session: Session) -> None:
+        asker = make_person(session, None, "U0ASK", "Asker", "participant")
+        veteran = make_alumni(session, None, "U0VET", "Veteran", expertise=["energy"])
+        newcomer = make_alumni(session, None, "U0NEW", "Newcomer", expertise=["energy"])
+        for days in (31, 40, 45, 50, 60):
+            old = make_question(session, asker, f"old {days}", created_at=NOW - timedelta(days=days))
+            make_routing(session, old, veteran, at=NOW - timedelta(days=days))
+        recent = make_question(session, asker, "recent", created_at=NOW - timedelta(days=29))
+        make_routing(session, recent, newcomer, at=NOW - timedelta(days=29))
+        question = service.ask(session, actor(asker), "Energy transition?", anonymous=False, now=NOW, channel_id="C1")
+        ranked = service.rank(service.candidates(session, question, ZONE))
+        assert [(c.member.id, c.times_asked) for c in ranked] == [(veteran.id, 0), (newcomer.id, 1)]
 
 
 class TestAnswers:
