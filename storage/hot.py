@@ -36,7 +36,7 @@ class _Plan:
     names: tuple[str, ...] | None  # positional order of the parameters (qmark); None: by name (pyformat)
     binds: Mapping[str, Processor]
     fixed: Mapping[str, Any]  # parameters the statement itself gives a value (literals in the query)
-    results: tuple[Processor, ...]
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # the columns whose values are converted, and how
 
 
 class HotSelect:
@@ -71,22 +71,23 @@ class HotSelect:
             raise DBAPIError.instance(
                 plan.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
             ) from error
-        if not any(plan.results):
+        if not plan.results:
             return [tuple(row) for row in fetched]
-        processors = plan.results
-        return [
-            tuple(process(value) if process else value for process, value in zip(processors, row, strict=True))
-            for row in fetched
-        ]
+        rows = []
+        for row in fetched:
+            converted = list(row)
+            for index, process in plan.results:
+                converted[index] = process(converted[index])
+            rows.append(tuple(converted))
+        return rows
 
     def _plan(self, dialect: Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("a hot select cannot take expanding (IN) parameters")
         binds = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
-        results = tuple(
-            column.type._cached_result_processor(dialect, None) for column in self.statement.selected_columns
-        )
+        processors = (column.type._cached_result_processor(dialect, None) for column in self.statement.selected_columns)
+        results = tuple((index, process) for index, process in enumerate(processors) if process is not None)
         fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
         positional = compiled.positiontup
         plan = _Plan(compiled.string, tuple(positional) if positional is not None else None, binds, fixed, results)
