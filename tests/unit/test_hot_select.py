@@ -1,0 +1,74 @@
+"""storage.hot.HotSelect gives the rows SQLAlchemy's own execution gives, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.hot import HotSelect
+from storage.models import Member, RoleGrant
+
+WHEN = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+
+# Every kind of conversion: an aware datetime, a boolean, JSON, dates, a literal in the query, a bound value.
+_STATEMENT = (
+    select(
+        Member.id,
+        Member.name,
+        Member.created_at,
+        Member.visible,
+        Member.expertise,
+        Member.away_from,
+        Member.away_until,
+        RoleGrant.role,
+    )
+    .outerjoin(RoleGrant, (RoleGrant.member_id == Member.id) & (RoleGrant.role == "alumni"))
+    .where(Member.created_at >= bindparam("since"))
+    .order_by(Member.id)
+)
+
+
+@pytest.fixture
+def arranged(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        ana = Member(slack_id="U0ANA", name="Ana", created_at=WHEN, visible=True, expertise=["ai", "Éire"])
+        ana.away_from, ana.away_until = date(2026, 12, 20), date(2027, 1, 6)
+        ana.roles.append(RoleGrant(role="alumni"))
+        bo = Member(slack_id="U0BO", name="Bo", created_at=WHEN, visible=False, expertise=[])
+        bo.roles.append(RoleGrant(role="participant"))
+        session.add_all([ana, bo])
+
+
+@pytest.mark.usefixtures("arranged")
+class TestHotSelect:
+    def test_rows_equal_sqlalchemys_with_every_value_converted(self, sessions: sessionmaker[Session]) -> None:
+        hot = HotSelect(_STATEMENT)
+        with sessions() as session:
+            expected = [tuple(row) for row in session.execute(_STATEMENT, {"since": WHEN})]
+            got = hot.rows(session, {"since": WHEN})
+        assert got == expected
+        assert got[0][1:] == ("Ana", WHEN, True, ["ai", "Éire"], date(2026, 12, 20), date(2027, 1, 6), "alumni")
+        assert got[1][1:] == ("Bo", WHEN, False, [], None, None, None)
+        assert got[0][2].tzinfo is not None
+
+    def test_it_runs_inside_the_sessions_transaction(self, sessions: sessionmaker[Session]) -> None:
+        hot = HotSelect(select(Member.name).where(Member.slack_id == bindparam("slack_id")))
+        with sessions() as session:
+            session.add(Member(slack_id="U0NEW", name="Not yet committed"))
+            assert hot.rows(session, {"slack_id": "U0NEW"}) == [("Not yet committed",)]  # flushed first
+            session.rollback()
+            assert hot.rows(session, {"slack_id": "U0NEW"}) == []
+
+    def test_a_driver_error_is_sqlalchemys(self, sessions: sessionmaker[Session]) -> None:
+        hot = HotSelect(select(Member.id).where(Member.id == bindparam("id")))
+        with sessions() as session, pytest.raises(DBAPIError):
+            hot.rows(session, {"id": object()})
+
+    def test_expanding_parameters_are_refused(self, sessions: sessionmaker[Session]) -> None:
+        hot = HotSelect(select(Member.id).where(Member.id.in_(bindparam("ids", expanding=True))))
+        with sessions() as session, pytest.raises(ValueError, match="expanding"):
+            hot.rows(session, {"ids": [1]})
