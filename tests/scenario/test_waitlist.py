@@ -472,6 +472,36 @@ class TestJoinAndLeave:
         assert "/cba-book waitlist" in _ephemeral(slack.command(P1, "/cba-help"))
 
 
+# --- erasure ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("people")
+class TestErasure:
+    def test_an_erased_holder_drops_out_and_the_slot_passes_on(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
+    ) -> None:
+        slot_id = _wait_and_free(slack, sessions, clock, P1, P2)
+        slack.command(P1, "/cba-profile", "delete")
+        slack.action(P1, "cba_profile_erase", value="erase")
+        slack.settle()
+        assert _offers(sessions) == [(slot_id, P2, "open")]  # P1's offer and entry are deleted
+        assert _entries(sessions) == {P2: "waiting"}
+        assert len(_offers_to(fake_slack, P2)) == 1
+
+    def test_waiters_for_an_erased_coach_are_taken_off_and_told(
+        self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session]
+    ) -> None:
+        slack.command(P1, "/cba-book", f"waitlist <@{COACH}>")
+        slack.command(P2, "/cba-book", "waitlist")
+        slack.command(COACH, "/cba-profile", "delete")
+        slack.action(COACH, "cba_profile_erase", value="erase")
+        slack.settle()
+        assert _entries(sessions) == {P1: "dropped", P2: "waiting"}
+        assert any("no longer available" in m.text for m in fake_slack.dms_to(P1))
+        with sessions() as session:
+            assert session.scalars(select(CoachingWaitlistEntry.coach_id)).all() == [None, None]
+
+
 # --- organisers ---------------------------------------------------------------------------------------
 
 
