@@ -246,7 +246,8 @@ def offer_slot(session: Session, slot_id: int, now: datetime, settings: Settings
             entry_id=entry.id,
             participant_id=entry.participant_id,
             offered_at=now,
-            expires_at=now + settings.waitlist_hold,
+            # Held for CBA_WAITLIST_HOLD, but not past the moment bookings of the slot close.
+            expires_at=min(now + settings.waitlist_hold, slot.starts_at - settings.min_booking_notice),
             status="open",
         )
         try:

@@ -263,6 +263,19 @@ class TestOffer:
         assert _offers(sessions) == [(slot_id, P2, "open")]
         assert _offers_to(fake_slack, P1) == []
 
+    def test_the_hold_ends_no_later_than_bookings_of_the_slot_close(
+        self, slack: SlackDriver, sessions: sessionmaker[Session], clock: Clock, settings: Settings
+    ) -> None:
+        slack.command(P1, "/cba-book", "waitlist")
+        starts_at = clock.now + settings.min_booking_notice + timedelta(minutes=5)  # closes before the hold would
+        with sessions.begin() as session:
+            slot = make_slot(session, _member(session, COACH), starts_at)
+            booking_id = make_booking(session, slot, _member(session, P3)).id
+        slack.command(P3, "/cba-book", f"cancel {booking_id}")
+        with sessions() as session:
+            offer = session.scalars(select(CoachingOffer)).one()
+            assert offer.expires_at == starts_at - settings.min_booking_notice
+
     def test_a_slot_inside_the_booking_notice_is_offered_to_nobody(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
     ) -> None:
