@@ -94,7 +94,7 @@ def world(sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock) 
         # The participant waits for the coach's next slot, and one is held for them now.
         waiting = make_waiting(session, pia, coach, joined_at=now - timedelta(days=1))
         offer = make_offer(
-            session, make_slot(session, coach, now + timedelta(days=8)), waiting, now, timedelta(hours=2)
+            session, make_slot(session, coach, now + timedelta(days=9)), waiting, now, timedelta(hours=2)
         )
         return World(event.id, open_slot.id, booking.id, assignment.id, submission.id, question.id, maria.id, offer.id)
 
