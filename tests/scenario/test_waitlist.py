@@ -337,6 +337,48 @@ class TestPassingOn:
         assert len(_offers_to(fake_slack, P2)) == 1
         assert len([m for m in fake_slack.dms_to(P1) if "ran out" in m.text]) == 1
 
+    def test_a_click_racing_the_expiry_either_books_or_passes_it_on_never_both(
+        self,
+        bot: Bot,
+        second_bot: Bot,
+        slack: SlackDriver,
+        fake_slack: FakeSlack,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+    ) -> None:
+        slot_id = _wait_and_free(slack, sessions, clock, P1, P2)
+        clock.advance(HOLD)  # the hold ends now: another process's tick and the holder's click meet
+        start = threading.Barrier(2)
+
+        def expire() -> None:
+            start.wait()
+            tick(second_bot.deps)
+
+        def click() -> None:
+            start.wait()
+            slack.action(P1, f"coaching_book_{slot_id}", value=str(slot_id))
+
+        threads = [threading.Thread(target=expire), threading.Thread(target=click)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        slack.settle()
+        offers = _offers(sessions)
+        with sessions() as session:
+            booked = session.scalars(
+                select(Member.slack_id)
+                .join(CoachingBooking, CoachingBooking.participant_id == Member.id)
+                .where(CoachingBooking.status == "active")
+            ).all()
+        if offers == [(slot_id, P1, "accepted")]:
+            assert booked == [P1]
+            assert _offers_to(fake_slack, P2) == []
+        else:
+            assert offers == [(slot_id, P1, "expired"), (slot_id, P2, "open")]
+            assert booked == []
+            assert "Booked!" not in _answer(fake_slack)
+
     def test_no_thanks_passes_it_on_at_once(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
     ) -> None:
