@@ -331,6 +331,7 @@ class OpenSlot:
     coach_name: str  # the coach's display name
     starts_at: datetime
     ends_at: datetime
+    held_until: datetime | None = None  # held for the caller (a waitlist offer) until then
 
     @property
     def minutes(self) -> int:
@@ -353,6 +354,13 @@ _OPEN_SLOTS = (
         Member.slack_id,
         CoachingSlot.starts_at,
         CoachingSlot.ends_at,
+        select(CoachingOffer.expires_at)
+        .where(
+            CoachingOffer.slot_id == CoachingSlot.id,
+            CoachingOffer.status == "open",
+            CoachingOffer.participant_id == bindparam("me", type_=Integer),
+        )
+        .scalar_subquery(),
     )
     .join(Member, Member.id == CoachingSlot.coach_id)
     .where(
@@ -381,8 +389,8 @@ def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings
     }
     rows = core(session).execute(_OPEN_SLOTS, params).all()
     slots = [
-        OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at)
-        for slot_id, coach_id, name, slack_id, starts_at, ends_at in rows[:PAGE_SIZE]
+        OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at, held_until)
+        for slot_id, coach_id, name, slack_id, starts_at, ends_at, held_until in rows[:PAGE_SIZE]
     ]
     return Page(slots, page, len(rows) > PAGE_SIZE)
 

@@ -207,6 +207,8 @@ def browse_blocks(page: Page, zone: ZoneInfo, waiting: WaitlistPlace | None = No
             day = local_day
             blocks.append(blockkit.context(day_token(slot.starts_at, zone)))
         slot_when = when(slot, zone)
+        if slot.held_until is not None:
+            slot_when += f" — :lock: held for you (waitlist) until {slack_date(slot.held_until, zone)}"
         blocks.append(_slot_section(slot, slot_when))
         lines.append(f"• slot #{slot.id}: {slot_when} with {escape(slot.coach_name)}")
     if page.page > 0 or page.has_more:

@@ -202,6 +202,7 @@ class TestOffer:
         assert database_snapshot(sessions) == before
         # The holder sees it, with its Book button.
         assert f"slot #{slot_id}" in _ephemeral(slack.command(P1, "/cba-book"))
+        assert "held for you (waitlist) until <!date^" in _ephemeral(slack.command(P1, "/cba-book"))
 
     def test_twenty_concurrent_clicks_by_others_are_all_refused_and_the_holder_books(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
@@ -227,8 +228,8 @@ class TestOffer:
             thread.join()
         slack.settle()
         answers = [str(call.args.get("text", "")) for call in fake_slack.calls_to("response_url")]
-        assert sum("Booked!" in a for a in answers) == 1
-        assert sum(HELD in a for a in answers) == 20
+        assert sum("Booked!" in a for a in answers) == 1, answers
+        assert sum(HELD in a for a in answers) == 20, answers
         with sessions() as session:
             [booking] = session.scalars(select(CoachingBooking).where(CoachingBooking.status == "active")).all()
             assert booking.participant.slack_id == P1
