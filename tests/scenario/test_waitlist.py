@@ -215,6 +215,7 @@ class TestOffer:
                 fake_slack.add_user(slack_id, f"Crowd {slack_id[-2:]}")
         slot_id = _wait_and_free(slack, sessions, clock, P1)
         clickers = [*others, P1]
+        answered_before = len(fake_slack.calls_to("response_url"))
         start = threading.Barrier(len(clickers))
 
         def click(user: str) -> None:
@@ -226,8 +227,8 @@ class TestOffer:
             thread.start()
         for thread in threads:
             thread.join()
-        slack.settle()
-        answers = [str(call.args.get("text", "")) for call in fake_slack.calls_to("response_url")]
+        calls = fake_slack.wait_for("response_url", answered_before + len(clickers), timeout=60)
+        answers = [str(call.args.get("text", "")) for call in calls[answered_before:]]
         assert sum("Booked!" in a for a in answers) == 1, answers
         assert sum(HELD in a for a in answers) == 20, answers
         with sessions() as session:
