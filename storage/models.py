@@ -516,6 +516,81 @@ class CoachingBooking(Base):
     cancelled_by: Mapped[Member | None] = relationship(foreign_keys=[cancelled_by_id])
 
 
+WAITLIST_STATUSES = ("waiting", "booked", "left", "dropped")
+OFFER_STATUSES = ("open", "accepted", "declined", "expired", "superseded")
+
+
+class CoachingWaitlistEntry(Base):
+    """A participant waiting for the next free slot of one coach (`coach_id`) or of any coach (NULL).
+
+    The partial unique index is the invariant "one waiting entry per participant" (joining again with
+    another coach updates that entry); ended entries (booked, left, dropped) are history.
+    """
+
+    __tablename__ = "coaching_waitlist"
+    __table_args__ = (
+        Index(
+            "uq_coaching_waitlist_waiting_participant",
+            "participant_id",
+            unique=True,
+            sqlite_where=text("status = 'waiting'"),
+            postgresql_where=text("status = 'waiting'"),
+        ),
+        Index("ix_coaching_waitlist_status_joined", "status", "joined_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    joined_at: Mapped[datetime] = mapped_column(default=utc_now)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    ended_at: Mapped[datetime | None]
+
+    participant: Mapped[Member] = relationship(foreign_keys=[participant_id])
+    coach: Mapped[Member | None] = relationship(foreign_keys=[coach_id])
+
+
+class CoachingOffer(Base):
+    """A freed slot held for one waiter until `expires_at` (CBA_WAITLIST_HOLD).
+
+    Two partial unique indexes: a slot is held for at most one person at a time, and a waiting entry holds
+    at most one open offer, whatever the concurrency (two bot processes passing the same slot on).
+    """
+
+    __tablename__ = "coaching_offers"
+    __table_args__ = (
+        Index(
+            "uq_coaching_offers_open_slot",
+            "slot_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index(
+            "uq_coaching_offers_open_entry",
+            "entry_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_coaching_offers_status_expires", "status", "expires_at"),
+        Index("ix_coaching_offers_participant_slot", "participant_id", "slot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("coaching_slots.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("coaching_waitlist.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    offered_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    ended_at: Mapped[datetime | None]
+
+    slot: Mapped[CoachingSlot] = relationship()
+    entry: Mapped[CoachingWaitlistEntry] = relationship()
+    participant: Mapped[Member] = relationship(foreign_keys=[participant_id])
+
+
 # --- homework (issue 6) -------------------------------------------------------------------------------
 
 

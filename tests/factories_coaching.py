@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from storage.models import CoachingBooking, CoachingSlot, Member
+from storage.models import CoachingBooking, CoachingOffer, CoachingSlot, CoachingWaitlistEntry, Member
 
 
 def make_slot(
@@ -28,6 +28,35 @@ def make_booking(session: Session, slot: CoachingSlot, participant: Member, stat
     session.add(booking)
     session.flush()
     return booking
+
+
+def make_waiting(
+    session: Session, participant: Member, coach: Member | None = None, joined_at: datetime | None = None
+) -> CoachingWaitlistEntry:
+    entry = CoachingWaitlistEntry(
+        participant_id=participant.id, coach_id=coach.id if coach is not None else None, status="waiting"
+    )
+    if joined_at is not None:
+        entry.joined_at = joined_at
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def make_offer(
+    session: Session, slot: CoachingSlot, entry: CoachingWaitlistEntry, offered_at: datetime, hold: timedelta
+) -> CoachingOffer:
+    offer = CoachingOffer(
+        slot_id=slot.id,
+        entry_id=entry.id,
+        participant_id=entry.participant_id,
+        offered_at=offered_at,
+        expires_at=offered_at + hold,
+        status="open",
+    )
+    session.add(offer)
+    session.flush()
+    return offer
 
 
 COACH = "U0COACH1"

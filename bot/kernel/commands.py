@@ -99,10 +99,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "/cba-book",
         "Book a coaching session",
-        "[SLOT-ID | mine | cancel BOOKING-ID]",
+        "[SLOT-ID | mine | cancel BOOKING-ID | waitlist [@coach] | waitlist leave]",
         (
             Usage("/cba-book", "/cba-book", "open coaching slots", ("participant",)),
             Usage("/cba-book SLOT-ID", "/cba-book 12", "books a slot", ("participant",)),
+            Usage(
+                "/cba-book waitlist [@coach]",
+                "/cba-book waitlist @clara",
+                "waits for the next free slot (of any coach, or of that coach)",
+                ("participant",),
+            ),
+            Usage("/cba-book waitlist leave", "/cba-book waitlist leave", "leaves the waitlist", ("participant",)),
             Usage("/cba-book mine", "/cba-book mine", "your bookings", ("participant", "coach")),
             Usage(
                 "/cba-book cancel BOOKING-ID",

@@ -213,6 +213,8 @@ class Settings:
     digest: DigestSchedule | None = field(default_factory=DigestSchedule)
     max_active_bookings: int = 2
     min_booking_notice: timedelta = timedelta(hours=12)
+    # How long a freed slot is held for the waiter it is offered to before it passes on (SPEC 4.3).
+    waitlist_hold: timedelta = timedelta(hours=2)
     # Requests only compute an answer from the database (no Slack call before the ack), so a few threads keep
     # the cores busy; more only add GIL hand-offs between them (the ack bench's CPU per request grew with them).
     http_threads: int = 8
@@ -284,6 +286,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         digest=_digest(env),
         max_active_bookings=_positive_int(env, "CBA_MAX_ACTIVE_BOOKINGS", 2),
         min_booking_notice=_duration(env, "CBA_MIN_BOOKING_NOTICE", "12h"),
+        waitlist_hold=_duration(env, "CBA_WAITLIST_HOLD", "2h"),
         http_threads=_positive_int(env, "CBA_HTTP_THREADS", 8),
         tick_seconds=_positive_int(env, "CBA_TICK_SECONDS", 30),
         senders=_positive_int(env, "CBA_SENDERS", 4),

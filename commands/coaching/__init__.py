@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.kernel.registry import Registry
-from commands.coaching import demo, digest, exports, listeners, privacy, reminders
+from commands.coaching import demo, digest, exports, listeners, privacy, reminders, waitlist
 from commands.coaching.service import REMINDER_KIND
 
 
@@ -15,3 +15,5 @@ def register(registry: Registry) -> None:
     registry.demo_step(demo.coaching_demo)
     privacy.register(registry)
     digest.register(registry)
+    # Held waitlist offers whose time ran out pass on (before the tick's delivery sends the next offer).
+    registry.tick("coaching-waitlist-expiry", waitlist.expire_tick, order=50)

@@ -1,4 +1,5 @@
-"""`cba-bot demo`: a few slots for the demo coaches and one booking (idempotent)."""
+"""`cba-bot demo`: a few slots for the demo coaches, one booking and one participant on the waitlist
+(idempotent). Cancel the demo booking (`/cba-book cancel 1` as U0DEMOPA01) and the waiter gets the slot held."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.kernel import planning
 from bot.kernel.settings import Settings
 from commands.common.parsing import local_to_utc
-from storage.models import CoachingBooking, CoachingSlot, Member
+from storage.models import CoachingBooking, CoachingSlot, CoachingWaitlistEntry, Member
 
 DEMO_SLOTS = {
     # coach: (days ahead, local start, minutes, count)
@@ -20,6 +21,8 @@ DEMO_SLOTS = {
     "U0DEMOCO02": ((4, time(9, 30), 45, 2), (6, time(16, 0), 30, 3)),
 }
 DEMO_BOOKER = "U0DEMOPA01"
+# Waits for the next free slot of the first demo coach (whose first slot the booker holds).
+DEMO_WAITER, DEMO_AWAITED = "U0DEMOPA02", "U0DEMOCO01"
 
 
 def coaching_demo(session: Session, now: datetime, members: dict[str, Member]) -> None:
@@ -46,6 +49,7 @@ def coaching_demo(session: Session, now: datetime, members: dict[str, Member]) -
                 session.flush()
                 if first_slot is None:
                     first_slot = slot
+    _demo_waiter(session, now, members)
     booker = members.get(DEMO_BOOKER)
     if booker is None or first_slot is None:
         return
@@ -70,3 +74,17 @@ def coaching_demo(session: Session, now: datetime, members: dict[str, Member]) -
             recipients=[sid for sid in (booker.slack_id, first_slot.coach.slack_id) if sid],
             now=now,
         )
+
+
+def _demo_waiter(session: Session, now: datetime, members: dict[str, Member]) -> None:
+    waiter, coach = members.get(DEMO_WAITER), members.get(DEMO_AWAITED)
+    if waiter is None or coach is None:
+        return
+    known = session.scalar(select(CoachingWaitlistEntry.id).where(CoachingWaitlistEntry.participant_id == waiter.id))
+    if known is None:
+        session.add(
+            CoachingWaitlistEntry(
+                participant_id=waiter.id, coach_id=coach.id, joined_at=now - timedelta(days=1), status="waiting"
+            )
+        )
+        session.flush()

@@ -1,4 +1,5 @@
-"""Coaching's part of the organisers' digest: bookings their participant cancelled late since the last digest."""
+"""Coaching's part of the organisers' digest: bookings their participant cancelled late since the last digest, and
+the waitlist's lengths (who waits, per coach: organisers may ask coaches for more slots)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from sqlalchemy import select
 
 from bot.kernel.digest import DigestItem, DigestPart, DigestScope, command, mentions
 from bot.kernel.registry import Registry
+from commands.coaching import waitlist
+from commands.common.text import escape
 from storage.models import CoachingBooking, CoachingSlot, Member, RoleGrant
 
 ITEMS = 20
@@ -46,7 +49,21 @@ def late_cancellations_section(scope: DigestScope) -> DigestPart | None:
     return DigestPart(items, total=len(rows), more=act)
 
 
+def waitlist_section(scope: DigestScope) -> DigestPart | None:
+    """How many of the cohort's participants wait for a coaching slot, per coach they wait for."""
+    if scope.cohort is None:
+        return None
+    lengths = waitlist.lengths(scope.session, scope.cohort.id)
+    act = command(f"/cba-admin report {scope.cohort.code}")
+    items = [
+        DigestItem(f"waitlist for {escape(name)}: {count} waiting", command("/cba-slots add"))
+        for name, count in lengths.by_coach
+    ]
+    return DigestPart(items, total=len(items), more=act)
+
+
 def register(registry: Registry) -> None:
     registry.digest_section(
         "late-bookings", late_cancellations_section, title="Late cancellations of coaching", order=41
     )
+    registry.digest_section("waitlist", waitlist_section, title="Coaching waitlist", order=42)

@@ -7,13 +7,15 @@ import re
 from bot.kernel import outbox
 from bot.kernel.registry import Registry
 from bot.kernel.request import Reply, Turn
-from commands.coaching import notify, service, views
+from commands.coaching import notify, service, views, waitlist
 from commands.coaching.parse import (
     MAX_COUNT,
     AddSlots,
     BookSlot,
     BrowseSlots,
     CancelBooking,
+    JoinWaitlist,
+    LeaveWaitlist,
     ListSlots,
     MyBookings,
     RemoveSlot,
@@ -71,6 +73,8 @@ def _publish(turn: Turn, request: AddSlots, fold: int | None, *, replace: bool =
         text, blocks = views.fold_blocks(result, turn.zone())
         return Reply(text, blocks)
     _refresh_homes(turn, turn.actor.member.slack_id)
+    # A new slot is a free slot: the first waiter for whom it fits gets it held for them.
+    waitlist.pass_on(turn.session, [slot.id for slot in result.slots], turn.now, turn.deps.settings)
     return Reply(views.published_text(result, shown), replace_original=replace)
 
 
@@ -82,6 +86,7 @@ def slots_command(turn: Turn) -> Reply:
         return _slots_page(turn, 0)
     assert isinstance(request, RemoveSlot)
     removed = service.remove_slot(turn.session, turn.actor, request.slot_id, turn.now, turn.deps.settings)
+    waitlist.end_for_withdrawn_slot(turn.session, removed.slot.id, turn.now, turn.deps.settings)
     if removed.cancelled is not None:
         _queue_cancelled(turn, removed.cancelled)  # refreshes the coach's and the participant's Home
     else:
@@ -136,9 +141,15 @@ def fold_action(turn: Turn) -> Reply:
 # --- /cba-book ---------------------------------------------------------------------------------
 
 
-def _browse(turn: Turn, page: int, *, replace: bool = False) -> Reply:
+def browse(turn: Turn, page: int, *, replace: bool = False) -> Reply:
+    """The open slots (`/cba-book`, its pages, the Home tab's "Book coaching"); none: the waitlist."""
     result = service.open_slots(turn.session, turn.actor, turn.now, turn.deps.settings, page)
-    text, blocks = views.browse_blocks(result, turn.deps.settings.zone)
+    place = None
+    if not result.slots and result.page == 0:
+        standing = waitlist.standing(turn.session, turn.actor.member.id)
+        if standing is not None:
+            place = views.WaitlistPlace(standing.position, standing.coach_name)
+    text, blocks = views.browse_blocks(result, turn.deps.settings.zone, place)
     return Reply(text, blocks, replace_original=replace)
 
 
@@ -151,12 +162,15 @@ def _book(turn: Turn, slot_id: int) -> Reply:
         return Reply(text, blocks)
     notify.queue_booked(turn.session, booked, zone=settings.zone, now=turn.now)
     _refresh_homes(turn, booked.participant_slack, booked.coach_slack)
+    waitlist.pass_on(turn.session, booked.released_slots, turn.now, settings)
     return Reply(views.booked_text(booked, settings.zone))
 
 
 def _queue_cancelled(turn: Turn, cancelled: service.Cancelled) -> None:
     notify.queue_cancelled(turn.session, cancelled, zone=turn.deps.settings.zone, now=turn.now)
     _refresh_homes(turn, cancelled.participant_slack, cancelled.coach_slack)
+    if not cancelled.slot_removed:  # the slot is free again: the waitlist comes first
+        waitlist.pass_on(turn.session, [cancelled.slot_id], turn.now, turn.deps.settings)
 
 
 def _cancel(turn: Turn, booking_id: int) -> Reply:
@@ -179,10 +193,46 @@ def mine_next(turn: Turn) -> Reply:
     return reply
 
 
+def _join(turn: Turn, coach_slack_id: str | None) -> Reply:
+    settings = turn.deps.settings
+    joined = waitlist.join(turn.session, turn.actor, coach_slack_id, turn.now, settings)
+    _refresh_homes(turn, turn.actor.member.slack_id)
+    place = views.WaitlistPlace(joined.position, joined.coach_name)
+    hold = service.duration_text(settings.waitlist_hold)
+    return Reply(
+        views.joined_text(place, already=joined.already, changed=joined.changed, open_now=joined.open_now, hold=hold)
+    )
+
+
+def _leave(turn: Turn) -> Reply:
+    left = waitlist.leave(turn.session, turn.actor, turn.now)
+    _refresh_homes(turn, turn.actor.member.slack_id)
+    waitlist.pass_on(turn.session, left.released_slots, turn.now, turn.deps.settings)
+    return Reply(views.left_text(len(left.released_slots)))
+
+
+def join_button(turn: Turn) -> Reply:
+    """ "Join the waitlist" under an empty `/cba-book`: for the next free slot of any coach."""
+    if _action_value(turn) != "any":
+        raise UsageError("That button is out of date; please type the command again.", usage=book_usage())
+    return _join(turn, None)
+
+
+def decline_button(turn: Turn) -> Reply:
+    """ "No thanks" under an offer: the slot passes on at once; the answer replaces the offer."""
+    offer_id = _action_int(turn, "offer", book_usage())
+    declined = waitlist.decline(turn.session, turn.actor, offer_id, turn.now, turn.deps.settings)
+    return Reply(views.declined_text(declined.offer.slot_id, declined.position), replace_original=True)
+
+
 def book_command(turn: Turn) -> Reply:
     request = parse_book(turn.text)
+    if isinstance(request, JoinWaitlist):
+        return _join(turn, request.coach_slack_id)
+    if isinstance(request, LeaveWaitlist):
+        return _leave(turn)
     if isinstance(request, BrowseSlots):
-        return _browse(turn, request.page)
+        return browse(turn, request.page)
     if isinstance(request, BookSlot):
         return _book(turn, request.slot_id)
     if isinstance(request, MyBookings):
@@ -201,7 +251,7 @@ def register(registry: Registry) -> None:
     )
     registry.action(
         re.compile(rf"^{views.PAGE_ACTION}_(next|prev)$"),
-        lambda turn: _browse(turn, _action_page(turn), replace=True),
+        lambda turn: browse(turn, _action_page(turn), replace=True),
     )
     registry.action(
         re.compile(rf"^{views.CANCEL_ACTION}(_\d+)?$"),
@@ -209,4 +259,6 @@ def register(registry: Registry) -> None:
     )
     registry.action(re.compile(rf"^{views.FOLD_ACTION}_[01]$"), fold_action)
     registry.action(views.SLOTS_NEXT, slots_next)
+    registry.action(views.JOIN_WAITLIST_ACTION, join_button)
+    registry.action(views.DECLINE_OFFER_ACTION, decline_button)
     registry.action(views.MINE_NEXT, mine_next)

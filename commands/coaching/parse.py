@@ -16,6 +16,7 @@ from commands.common.parsing import (
     parse_minutes,
     parse_time,
     parse_url,
+    parse_user,
     split_words,
 )
 
@@ -76,7 +77,17 @@ class CancelBooking:
     booking_id: int
 
 
-BookRequest = BrowseSlots | BookSlot | MyBookings | CancelBooking
+@dataclass(frozen=True)
+class JoinWaitlist:
+    coach_slack_id: str | None = None  # None: the next free slot of any coach
+
+
+@dataclass(frozen=True)
+class LeaveWaitlist:
+    pass
+
+
+BookRequest = BrowseSlots | BookSlot | MyBookings | CancelBooking | JoinWaitlist | LeaveWaitlist
 
 
 def parse_slots(text: str) -> SlotsRequest:
@@ -129,7 +140,7 @@ def parse_add(rest: str) -> AddSlots:
 def book_writes(text: str) -> bool:
     """Whether a `/cba-book` text books or cancels (the listing and `mine` only read)."""
     word, _rest = first_word(text)
-    return word == "cancel" or bool(re.match(r"^#?\d", word))
+    return word in ("cancel", "waitlist") or bool(re.match(r"^#?\d", word))
 
 
 def parse_book(text: str) -> BookRequest:
@@ -146,8 +157,25 @@ def parse_book(text: str) -> BookRequest:
         if len(words) != 1:
             raise UsageError("Say which booking to cancel, e.g. `/cba-book cancel 5`.", usage=usage)
         return CancelBooking(parse_id(words[0], "booking", usage))
+    if word == "waitlist":
+        return parse_waitlist(rest)
     if rest:
         raise UsageError(f"`{word} {rest}` is not something {BOOK} understands.", usage=usage)
     if re.match(r"^#?\d", word):
         return BookSlot(parse_id(word, "slot", usage))
     raise UsageError(f"`{word}` is not a {BOOK} subcommand or a slot ID.", usage=usage)
+
+
+def parse_waitlist(rest: str) -> JoinWaitlist | LeaveWaitlist:
+    """`waitlist`, `waitlist @coach` or `waitlist leave`."""
+    usage = book_usage()
+    words = split_words(rest)
+    if not words:
+        return JoinWaitlist()
+    if len(words) > 1:
+        raise UsageError(
+            "Give at most one coach, e.g. `/cba-book waitlist @clara`, or `/cba-book waitlist leave`.", usage=usage
+        )
+    if words[0].lower() == "leave":
+        return LeaveWaitlist()
+    return JoinWaitlist(parse_user(words[0], usage))

@@ -5,7 +5,8 @@ cancelled and the coach is told (with the calendar file that removes it); a coac
 withdrawn and their participants told. Past bookings stay (the counts organisers see), naming a former
 member. The bot's DMs and reminders that named the member to the other side are edited in Slack (those
 not sent yet are dropped), and the calendar files queued for the other side keep no copy of their
-address. (A waitlist does not exist yet: nothing to export or drop.)
+address. Waitlist: the member's entries and offers are exported, and erased (deleted); a slot held for them
+passes to the next waiter. Those waiting for an erased coach are taken off the waitlist and told.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.kernel import outbox, planning
 from bot.kernel.erasure import Erasure
 from bot.kernel.registry import Registry
-from commands.coaching import notify, service
-from storage.models import CoachingBooking, CoachingSlot, Member, Reminder
+from commands.coaching import notify, service, waitlist
+from storage.models import CoachingBooking, CoachingOffer, CoachingSlot, CoachingWaitlistEntry, Member, Reminder
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -51,6 +52,34 @@ def export_section(session: Session, member: Member) -> dict[str, Any]:
             }
             for booking, slot in bookings
         ],
+        "waitlist": [
+            {
+                "entry": entry.id,
+                "coach": entry.coach.display_name if entry.coach is not None else "any coach",
+                "joined_at": _iso(entry.joined_at),
+                "status": entry.status,
+                "ended_at": _iso(entry.ended_at),
+            }
+            for entry in session.scalars(
+                select(CoachingWaitlistEntry)
+                .where(CoachingWaitlistEntry.participant_id == member.id)
+                .order_by(CoachingWaitlistEntry.id)
+            )
+        ],
+        "waitlist_offers": [
+            {
+                "offer": offer.id,
+                "slot": offer.slot_id,
+                "starts_at": _iso(offer.slot.starts_at),
+                "offered_at": _iso(offer.offered_at),
+                "held_until": _iso(offer.expires_at),
+                "status": offer.status,
+                "ended_at": _iso(offer.ended_at),
+            }
+            for offer in session.scalars(
+                select(CoachingOffer).where(CoachingOffer.participant_id == member.id).order_by(CoachingOffer.id)
+            )
+        ],
         "slots_offered": [
             {
                 "slot": slot.id,
@@ -66,6 +95,7 @@ def export_section(session: Session, member: Member) -> dict[str, Any]:
 
 def erase(erasure: Erasure) -> None:
     session, member, now = erasure.session, erasure.member, erasure.now
+    held_for_them = _erase_waitlist(erasure)
     theirs = (
         select(CoachingBooking)
         .join(CoachingSlot, CoachingSlot.id == CoachingBooking.slot_id)
@@ -93,6 +123,53 @@ def erase(erasure: Erasure) -> None:
         .execution_options(synchronize_session="fetch")
     )
     session.flush()
+    if erasure.settings is not None:
+        for slot_id in session.scalars(
+            select(CoachingSlot.id).where(CoachingSlot.coach_id == member.id, CoachingSlot.removed_at == now)
+        ).all():
+            waitlist.end_for_withdrawn_slot(session, slot_id, now, erasure.settings)
+        # Freed by the erasure (their bookings, the offers held for them): the next waiters come first.
+        freed = [b.slot_id for b in bookings if b.participant_id == member.id and b.status == "cancelled"]
+        waitlist.pass_on(session, [*held_for_them, *freed], now, erasure.settings)
+
+
+def _erase_waitlist(erasure: Erasure) -> list[int]:
+    """Delete the member's waitlist entries and offers; take off those who waited for them as a coach.
+    Returns the slots that were held for the member (to pass on)."""
+    session, member, now = erasure.session, erasure.member, erasure.now
+    held = list(
+        session.scalars(
+            select(CoachingOffer.slot_id).where(
+                CoachingOffer.participant_id == member.id, CoachingOffer.status == "open"
+            )
+        )
+    )
+    session.execute(delete(CoachingOffer).where(CoachingOffer.participant_id == member.id))
+    session.execute(delete(CoachingWaitlistEntry).where(CoachingWaitlistEntry.participant_id == member.id))
+    waiting_for_them = session.scalars(
+        select(CoachingWaitlistEntry).where(
+            CoachingWaitlistEntry.coach_id == member.id, CoachingWaitlistEntry.status == "waiting"
+        )
+    ).all()
+    for entry in waiting_for_them:
+        entry.status, entry.ended_at = "dropped", now
+        outbox.tell(
+            session,
+            entry.participant,
+            ":wave: The coach you were waiting for is no longer available, so you are off the coaching waitlist. "
+            "Join it again with `/cba-book waitlist` (any coach) or `/cba-book waitlist @coach`.",
+            now=now,
+        )
+        outbox.publish_home(session, entry.participant, now=now, organisers=erasure.organisers)
+    # The other entries named them as the coach: those rows end, the reference goes.
+    session.execute(
+        update(CoachingWaitlistEntry)
+        .where(CoachingWaitlistEntry.coach_id == member.id)
+        .values(coach_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return held
 
 
 def _cancel(erasure: Erasure, booking: CoachingBooking) -> None:
@@ -123,4 +200,13 @@ def _cancel(erasure: Erasure, booking: CoachingBooking) -> None:
 
 def register(registry: Registry) -> None:
     registry.export_section("coaching", export_section)
-    registry.erasure_step("coaching", erase, tables=(CoachingSlot.__tablename__, CoachingBooking.__tablename__))
+    registry.erasure_step(
+        "coaching",
+        erase,
+        tables=(
+            CoachingSlot.__tablename__,
+            CoachingBooking.__tablename__,
+            CoachingWaitlistEntry.__tablename__,
+            CoachingOffer.__tablename__,
+        ),
+    )

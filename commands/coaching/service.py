@@ -1,5 +1,8 @@
 """Coaching rules: publishing slots, booking and cancelling them. No Slack here; flush, never commit.
 
+A slot held for someone on the waitlist (an open CoachingOffer, commands.coaching.waitlist) can be booked by
+that person only, until the offer ends; booking it accepts the offer (a conditional UPDATE).
+
 Race safety (reliability reference §3): the partial unique index `uq_coaching_bookings_active_slot`
 is the invariant (one active booking per slot). Booking inserts conditionally (`INSERT … SELECT …
 WHERE NOT EXISTS`, the fast path) inside a savepoint; a concurrent winner makes the index refuse us
@@ -27,8 +30,9 @@ from commands.coaching.parse import AddSlots, book_usage, slots_usage
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
+from commands.common.timefmt import slack_date
 from storage.hot import HotSelect
-from storage.models import CoachingBooking, CoachingSlot, Member, display_name
+from storage.models import CoachingBooking, CoachingOffer, CoachingSlot, CoachingWaitlistEntry, Member, display_name
 from storage.types import UTCDateTime
 
 SUBJECT = "booking"
@@ -44,6 +48,18 @@ class SlotTaken(Conflict):
         super().__init__(f":hourglass: Sorry, slot #{slot_id} was just taken by someone else.")
         self.slot_id = slot_id
         self.alternatives = alternatives
+
+
+class SlotHeld(Conflict):
+    """The slot is held for someone on the waitlist (an open offer): nobody else may book it meanwhile."""
+
+    def __init__(self, slot_id: int, until: datetime, zone: ZoneInfo) -> None:
+        super().__init__(
+            f":lock: Slot #{slot_id} is held for someone on the waitlist until {slack_date(until, zone)}. "
+            "If they do not take it, it passes to the next person waiting, then opens to everyone. "
+            "See `/cba-book` for open slots, or join the waitlist with `/cba-book waitlist`."
+        )
+        self.slot_id = slot_id
 
 
 # --- publishing --------------------------------------------------------------------------------
@@ -279,8 +295,19 @@ _OPEN = (
 )
 
 
+# Held: an open waitlist offer (CoachingOffer) names someone; only they may book it until it ends.
+_HELD = exists().where(CoachingOffer.slot_id == CoachingSlot.id, CoachingOffer.status == "open")
+
+
+def held_for_other(me: Any) -> Any:
+    """The slot is held for someone other than `me` (a member id or a bound parameter)."""
+    return exists().where(
+        CoachingOffer.slot_id == CoachingSlot.id, CoachingOffer.status == "open", CoachingOffer.participant_id != me
+    )
+
+
 def _open_slots_query(now: datetime, notice: timedelta) -> Any:
-    return select(CoachingSlot).where(*_OPEN, CoachingSlot.starts_at >= now + notice)
+    return select(CoachingSlot).where(*_OPEN, ~_HELD, CoachingSlot.starts_at >= now + notice)
 
 
 def alternatives(
@@ -304,6 +331,7 @@ class OpenSlot:
     coach_name: str  # the coach's display name
     starts_at: datetime
     ends_at: datetime
+    held_until: datetime | None = None  # held for the caller (a waitlist offer) until then
 
     @property
     def minutes(self) -> int:
@@ -326,12 +354,20 @@ _OPEN_SLOTS = HotSelect(
         Member.slack_id,
         CoachingSlot.starts_at,
         CoachingSlot.ends_at,
+        select(CoachingOffer.expires_at)
+        .where(
+            CoachingOffer.slot_id == CoachingSlot.id,
+            CoachingOffer.status == "open",
+            CoachingOffer.participant_id == bindparam("me", type_=Integer),
+        )
+        .scalar_subquery(),
     )
     .join(Member, Member.id == CoachingSlot.coach_id)
     .where(
         *_OPEN,
         CoachingSlot.starts_at >= bindparam("earliest", type_=UTCDateTime),
         CoachingSlot.coach_id != bindparam("me", type_=Integer),
+        ~held_for_other(bindparam("me", type_=Integer)),
     )
     .order_by(Member.name, Member.id, CoachingSlot.starts_at)
     .offset(bindparam("offset", type_=Integer))
@@ -341,7 +377,8 @@ _OPEN_SLOTS = HotSelect(
 
 def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings, page: int = 0) -> Page:
     """Open future slots (bookable now), by coach then time, one page at a time (the coach's name comes with
-    each row: no query per slot)."""
+    each row: no query per slot). A slot held for someone else on the waitlist is not open; one held for
+    the caller is."""
     actor.require("participant", action="book coaching sessions")
     page = max(page, 0)
     params = {
@@ -352,8 +389,8 @@ def open_slots(session: Session, actor: Actor, now: datetime, settings: Settings
     }
     rows = _OPEN_SLOTS.rows(session, params)
     slots = [
-        OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at)
-        for slot_id, coach_id, name, slack_id, starts_at, ends_at in rows[:PAGE_SIZE]
+        OpenSlot(slot_id, coach_id, display_name(name, slack_id), starts_at, ends_at, held_until)
+        for slot_id, coach_id, name, slack_id, starts_at, ends_at, held_until in rows[:PAGE_SIZE]
     ]
     return Page(slots, page, len(rows) > PAGE_SIZE)
 
@@ -364,6 +401,10 @@ class Booked:
     calendar: CalendarBooking
     participant_slack: str | None
     coach_slack: str | None
+    # The booker's waitlist: the offer of this slot they accepted, and the slots of their other offers that
+    # this booking ends (to be passed on to the next waiter, commands.coaching.waitlist).
+    accepted_offer: int | None = None
+    released_slots: tuple[int, ...] = ()
 
 
 def active_future_bookings(session: Session, participant_id: int, now: datetime) -> int:
@@ -402,7 +443,7 @@ def book(session: Session, actor: Actor, slot_id: int, now: datetime, settings: 
     if slot.starts_at <= now:
         raise Conflict(f"Slot #{slot_id} is in the past; see `/cba-book` for open slots.")
     if slot.starts_at - now < settings.min_booking_notice:
-        hours = _duration_text(settings.min_booking_notice)
+        hours = duration_text(settings.min_booking_notice)
         raise Conflict(
             f"Slot #{slot_id} starts in less than {hours}; bookings close {hours} before a session. "
             "See `/cba-book` for later slots."
@@ -416,17 +457,36 @@ def book(session: Session, actor: Actor, slot_id: int, now: datetime, settings: 
     )
     if mine is not None:
         raise Conflict(f"You already booked slot #{slot_id} (booking #{mine}).")
+    offer = session.scalar(
+        select(CoachingOffer)
+        .where(CoachingOffer.slot_id == slot_id, CoachingOffer.status == "open")
+        .execution_options(populate_existing=True)
+    )
+    if offer is not None and offer.participant_id != me.id:
+        raise SlotHeld(slot_id, offer.expires_at, settings.zone)
     held = active_future_bookings(session, me.id, now)
     if held >= settings.max_active_bookings:
         raise Conflict(
             f"You already hold {held} upcoming booking{'s' if held != 1 else ''}, the most allowed "
             f"({settings.max_active_bookings}). Cancel one first (`/cba-book mine`)."
         )
+    if offer is not None and not _accept(session, offer, now):
+        raise Conflict(
+            f":hourglass: Your hold on slot #{slot_id} ended at {slack_date(offer.expires_at, settings.zone)}; "
+            "it has passed to the next person on the waitlist. You stay on the waitlist."
+        )
     booking_id = _insert_if_free(session, slot.id, me.id, now)
     if booking_id is None:
+        if offer is None:
+            held_by = session.scalar(
+                select(CoachingOffer).where(CoachingOffer.slot_id == slot_id, CoachingOffer.status == "open")
+            )
+            if held_by is not None and held_by.participant_id != me.id:  # offered to a waiter meanwhile
+                raise SlotHeld(slot_id, held_by.expires_at, settings.zone)
         raise SlotTaken(slot_id, alternatives(session, slot.coach_id, now, settings, exclude=slot_id))
     booking = session.get(CoachingBooking, booking_id)
     assert booking is not None
+    released = _leave_waitlist_on_booking(session, me.id, slot.coach_id, now)
     planning.sync_reminders(
         session,
         kind=REMINDER_KIND,
@@ -437,13 +497,63 @@ def book(session: Session, actor: Actor, slot_id: int, now: datetime, settings: 
         recipients=[sid for sid in (me.slack_id, slot.coach.slack_id) if sid],
         now=now,
     )
-    return Booked(booking, calendar_of(booking), me.slack_id, slot.coach.slack_id)
+    return Booked(
+        booking,
+        calendar_of(booking),
+        me.slack_id,
+        slot.coach.slack_id,
+        accepted_offer=offer.id if offer is not None else None,
+        released_slots=released,
+    )
+
+
+def _accept(session: Session, offer: CoachingOffer, now: datetime) -> bool:
+    """The holder takes the offered slot: conditional, so an expiry passing it on at the same moment (another
+    process's tick) and this booking cannot both win."""
+    result: Any = session.execute(
+        update(CoachingOffer)
+        .where(CoachingOffer.id == offer.id, CoachingOffer.status == "open")
+        .values(status="accepted", ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
+
+
+def _leave_waitlist_on_booking(session: Session, participant_id: int, coach_id: int, now: datetime) -> tuple[int, ...]:
+    """A booking that answers what the participant waited for (that coach, or any) ends their waiting entry;
+    an offer of another slot it still held ends too, and that slot is returned, to pass on."""
+    entry = session.scalar(
+        select(CoachingWaitlistEntry).where(
+            CoachingWaitlistEntry.participant_id == participant_id, CoachingWaitlistEntry.status == "waiting"
+        )
+    )
+    if entry is None or entry.coach_id not in (None, coach_id):
+        return ()
+    entry.status, entry.ended_at = "booked", now
+    released = session.scalars(
+        update(CoachingOffer)
+        .where(CoachingOffer.entry_id == entry.id, CoachingOffer.status == "open")
+        .values(status="superseded", ended_at=now)
+        .returning(CoachingOffer.slot_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    session.flush()
+    return tuple(released)
 
 
 def _insert_if_free(session: Session, slot_id: int, participant_id: int, now: datetime) -> int | None:
     """INSERT … SELECT … WHERE NOT EXISTS (active booking), in a savepoint; None when the slot is taken."""
     uid = f"cba-booking-{uuid.uuid4()}@cba-bot"
-    free = ~exists().where(CoachingBooking.slot_id == slot_id, CoachingBooking.status == "active")
+    free = and_(
+        ~exists().where(CoachingBooking.slot_id == slot_id, CoachingBooking.status == "active"),
+        # Checked in the INSERT's own statement too: a cancellation that committed since our first look
+        # (PostgreSQL, READ COMMITTED) brought its offer to a waiter with it, in the same commit.
+        ~exists().where(
+            CoachingOffer.slot_id == slot_id,
+            CoachingOffer.status == "open",
+            CoachingOffer.participant_id != participant_id,
+        ),
+    )
     values = select(
         literal(slot_id),
         literal(participant_id),
@@ -499,7 +609,7 @@ def my_bookings(session: Session, actor: Actor, now: datetime) -> tuple[list[Coa
     return held, coached
 
 
-def _duration_text(delta: timedelta) -> str:
+def duration_text(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes % (24 * 60) == 0:
         days = minutes // (24 * 60)

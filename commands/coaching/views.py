@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from commands.common import blockkit, paging
 from commands.common.blockkit import Json
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
-from storage.models import CoachingBooking, CoachingSlot
+from storage.models import CoachingBooking, CoachingOffer, CoachingSlot
 
 BOOK_ACTION = "coaching_book"
 PAGE_ACTION = "coaching_page"
@@ -42,6 +43,8 @@ SLOTS_PAGE_SIZE = 40
 SLOTS_NEXT = "coaching_slots_next"
 MINE_PAGE_SIZE = 40
 MINE_NEXT = "coaching_mine_next"
+JOIN_WAITLIST_ACTION = "coaching_waitlist_join"
+DECLINE_OFFER_ACTION = "coaching_offer_decline"
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -172,18 +175,24 @@ def removed_text(result: Removed) -> str:
 # --- /cba-book ---------------------------------------------------------------------------------
 
 
-def browse_blocks(page: Page, zone: ZoneInfo) -> tuple[str, list[Json]]:
-    """The page of open slots. Plain dicts (commands.common.blockkit): this answers every `/cba-book`."""
+def browse_blocks(page: Page, zone: ZoneInfo, waiting: WaitlistPlace | None = None) -> tuple[str, list[Json]]:
+    """The page of open slots. Plain dicts (commands.common.blockkit): this answers every `/cba-book`.
+
+    Nothing open: a "Join the waitlist" button, or where the caller stands on it (`waiting`)."""
     if not page.slots:
-        text = (
-            "There are no open coaching slots right now. Check again later."
-            if page.page == 0
-            else "No more open slots."
-        )
-        blocks = [blockkit.section(text)]
         if page.page > 0:
-            blocks.append(_nav(page))
-        return text, blocks
+            text = "No more open slots."
+            return text, [blockkit.section(text), _nav(page)]
+        text = "There are no open coaching slots right now."
+        if waiting is not None:
+            text += " " + standing_text(waiting) + " You get a DM as soon as a slot frees up for you."
+            return text, [blockkit.section(text)]
+        text += (
+            " Join the waitlist: when a slot frees up, you get a DM and it is held for you for a while"
+            " (`/cba-book waitlist [@coach]` to wait for one coach)."
+        )
+        button = blockkit.button("Join the waitlist", JOIN_WAITLIST_ACTION, "any", style="primary")
+        return text, [blockkit.section(text, accessory=button)]
     text = f":calendar: Open coaching slots (page {page.page + 1}):"
     blocks = [blockkit.section(f"{text} press *Book* to take one.")]
     lines = [text]
@@ -198,6 +207,8 @@ def browse_blocks(page: Page, zone: ZoneInfo) -> tuple[str, list[Json]]:
             day = local_day
             blocks.append(blockkit.context(day_token(slot.starts_at, zone)))
         slot_when = when(slot, zone)
+        if slot.held_until is not None:
+            slot_when += f" — :lock: held for you (waitlist) until {slack_date(slot.held_until, zone)}"
         blocks.append(_slot_section(slot, slot_when))
         lines.append(f"• slot #{slot.id}: {slot_when} with {escape(slot.coach_name)}")
     if page.page > 0 or page.has_more:
@@ -354,4 +365,90 @@ def cancellation_dm(result: Cancelled, *, to: str, zone: ZoneInfo) -> str:
     )
     if to == "participant" and result.by != "participant":
         text += " See `/cba-book` for other open slots."
+    return text
+
+
+# --- the waitlist ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitlistPlace:
+    """Where a participant stands: their place in the queue and whom they wait for (None: any coach)."""
+
+    position: int
+    coach_name: str | None
+
+
+def standing_text(place: WaitlistPlace) -> str:
+    whom = f"of {escape(place.coach_name)}" if place.coach_name else "of any coach"
+    return (
+        f":hourglass_flowing_sand: You are on the waitlist for the next free slot {whom} (position {place.position})."
+    )
+
+
+def joined_text(place: WaitlistPlace, *, already: bool, changed: bool, open_now: int, hold: str) -> str:
+    if already:
+        text = standing_text(place).replace("You are on", "You are already on")
+    elif changed:
+        text = standing_text(place) + " (Updated: you keep your place.)"
+    else:
+        text = standing_text(place).replace("You are on", "You joined")
+    text += (
+        f" When a slot frees up for you, you get a DM with a *Book* button and it is held for you alone for {hold}."
+        " Leave with `/cba-book waitlist leave`."
+    )
+    if open_now:
+        text += f" Note: {open_now} open slot{'s' if open_now != 1 else ''} fit{'s' if open_now == 1 else ''} right now: `/cba-book`."
+    return text
+
+
+def left_text(released: int) -> str:
+    text = ":wave: You left the coaching waitlist."
+    if released:
+        text += " The slot held for you passes to the next person waiting."
+    return text
+
+
+def offer_line(offer: CoachingOffer, zone: ZoneInfo) -> str:
+    slot = offer.slot
+    return (
+        f"slot #{slot.id} with {escape(slot.coach.display_name)}, {when(slot, zone)} — held for you until "
+        f"{slack_date(offer.expires_at, zone)}"
+    )
+
+
+def offer_dm(offer: CoachingOffer, zone: ZoneInfo) -> tuple[str, list[Json]]:
+    """The offer to the first waiter: the slot, its coach and time, the hold's end, "Book" and "No thanks"."""
+    slot = offer.slot
+    text = (
+        f":tada: A coaching slot freed up for you (you are on the waitlist): slot #{slot.id} with "
+        f"{escape(slot.coach.display_name)}, {when(slot, zone)}. It is held for you alone until "
+        f"{slack_date(offer.expires_at, zone)}; then it passes to the next person waiting. "
+        f"Book it with the button or `/cba-book {slot.id}`."
+    )
+    buttons = [
+        blockkit.button("Book", f"{BOOK_ACTION}_{slot.id}", str(slot.id), style="primary"),
+        blockkit.button("No thanks", DECLINE_OFFER_ACTION, str(offer.id)),
+    ]
+    return text, [blockkit.section(text), blockkit.actions(f"offer-{offer.id}", buttons)]
+
+
+def offer_expired_text(offer: CoachingOffer, zone: ZoneInfo) -> str:
+    return (
+        f":hourglass: The hold on slot #{offer.slot_id} ({slack_date(offer.slot.starts_at, zone)}) ran out: it has "
+        "passed to the next person waiting. You stay on the waitlist."
+    )
+
+
+def offer_withdrawn_text(offer: CoachingOffer, zone: ZoneInfo) -> str:
+    return (
+        f":wastebasket: Slot #{offer.slot_id} ({slack_date(offer.slot.starts_at, zone)}), held for you, was withdrawn "
+        "by its coach. You stay on the waitlist."
+    )
+
+
+def declined_text(slot_id: int, position: int | None) -> str:
+    text = f":ok_hand: You passed on slot #{slot_id}; it goes to the next person waiting."
+    if position is not None:
+        text += f" You stay on the waitlist (position {position}); leave it with `/cba-book waitlist leave`."
     return text

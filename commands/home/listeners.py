@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from bot.kernel import outbox
 from bot.kernel.kinds import PUBLISH, Outgoing, Skip
 from bot.kernel.request import Reply, Turn, ViewResult
-from commands.coaching import service as coaching
-from commands.coaching import views as coaching_views
+from commands.coaching import listeners as coaching_listeners
 from commands.common.actors import load_actor, organisers_to_ask
 from commands.common.errors import not_registered_text
 from commands.home import parse, service, views
@@ -52,10 +51,7 @@ def render_home(session: Session, row: Reminder, now: datetime, zone: ZoneInfo) 
 
 def book_button(turn: Turn) -> Reply:
     """The open slots, as /cba-book shows them (the answer arrives by DM: the Home tab has no channel)."""
-    settings = turn.deps.settings
-    page = coaching.open_slots(turn.session, turn.actor, turn.now, settings)
-    text, blocks = coaching_views.browse_blocks(page, settings.zone)
-    return Reply(text, blocks)
+    return coaching_listeners.browse(turn, 0)
 
 
 def ask_button(turn: Turn) -> None:

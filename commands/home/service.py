@@ -12,13 +12,23 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from commands.coaching import service as coaching
+from commands.coaching import waitlist
 from commands.common.actors import Actor
 from commands.events import service as events
 from commands.homework import service as homework
 from commands.members import search
 from commands.members import service as members
 from commands.questions import service as questions
-from storage.models import CoachingBooking, CoachingSlot, Cohort, Event, Question, QuestionRouting, Rsvp
+from storage.models import (
+    CoachingBooking,
+    CoachingOffer,
+    CoachingSlot,
+    Cohort,
+    Event,
+    Question,
+    QuestionRouting,
+    Rsvp,
+)
 
 NEXT_DAYS = 4
 MATCHING_QUESTIONS = 5
@@ -47,6 +57,8 @@ class Dashboard:
     days: list[tuple[Event, str | None]] = field(default_factory=list)  # (day, answer_key of the viewer's RSVP)
     bookings: list[CoachingBooking] = field(default_factory=list)
     slots: list[tuple[CoachingSlot, CoachingBooking | None]] = field(default_factory=list)
+    waiting: waitlist.Standing | None = None  # their place on the coaching waitlist
+    offers: list[CoachingOffer] = field(default_factory=list)  # slots held for them (with "Book")
     homework: list[homework.Mine] = field(default_factory=list)
     my_questions: list[Question] = field(default_factory=list)
     matching: list[Question] = field(default_factory=list)  # alumni: routed to them first, then matching
@@ -114,6 +126,8 @@ def dashboard(session: Session, actor: Actor, now: datetime) -> Dashboard:
             board.days = [(day, answer_key(answers.get(day.id))) for day in days]
         board.homework = homework.my_assignments(session, actor)
         board.bookings, _coached = coaching.my_bookings(session, actor, now)
+        board.waiting = waitlist.standing(session, member.id)
+        board.offers = waitlist.open_offers(session, member.id)
     if actor.has("coach"):
         board.slots = coaching.coach_slots(session, actor, now)
     board.my_questions = [

@@ -25,7 +25,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from commands.coaching.views import CANCEL_ACTION
+from commands.coaching.views import BOOK_ACTION as COACHING_BOOK_ACTION
+from commands.coaching.views import CANCEL_ACTION, WaitlistPlace, offer_line, standing_text
 from commands.common import availability
 from commands.common.text import escape, truncate
 from commands.common.timefmt import slack_date
@@ -36,7 +37,7 @@ from commands.homework.service import IN_GRACE, LATE, ON_TIME, Mine
 from commands.homework.views import SUBMIT_ACTION
 from commands.members.views import OPEN_PROFILE
 from commands.questions.views import ANSWER_ACTION
-from storage.models import CoachingBooking, CoachingSlot, Event, Member, Question
+from storage.models import CoachingBooking, CoachingOffer, CoachingSlot, Event, Member, Question
 
 BOOK_ACTION = "home_book"
 ASK_ACTION = "home_ask"
@@ -207,6 +208,28 @@ def booking_blocks(booking: CoachingBooking, zone: ZoneInfo) -> list[Block]:
     return [_line(booking_line(booking, zone), cancel)]
 
 
+def offer_blocks(offer: CoachingOffer, zone: ZoneInfo) -> list[Block]:
+    """A slot held for the viewer (waitlist offer), with the same "Book" as the offer's DM."""
+    book = ButtonElement(
+        text="Book", action_id=f"{COACHING_BOOK_ACTION}_{offer.slot_id}", value=str(offer.slot_id), style="primary"
+    )
+    return [_line(f"• :tada: {offer_line(offer, zone)}", book)]
+
+
+def waitlist_section(board: Dashboard, zone: ZoneInfo) -> list[Block]:
+    """Where the viewer stands on the coaching waitlist, and the slots held for them now."""
+    place = board.waiting
+    head = (
+        standing_text(WaitlistPlace(place.position, place.coach_name)) + " Leave: `/cba-book waitlist leave`."
+        if place is not None
+        else "You are not on the waitlist."
+    )
+    blocks: list[Block] = [SectionBlock(text=_md(truncate(f"*Coaching waitlist*\n{head}", SECTION_BUDGET)))]
+    for offer in board.offers[:MAX_LINES]:
+        blocks.extend(offer_blocks(offer, zone))
+    return blocks
+
+
 def homework_blocks(item: Mine, zone: ZoneInfo, now: datetime) -> list[Block]:
     """Each open assignment with "Submit" (a new version once submitted): the homework feature's own form."""
     value = str(item.assignment.id)
@@ -293,6 +316,8 @@ def home_view(board: Dashboard, zone: ZoneInfo, now: datetime) -> View:
                 more_hint="`/cba-book mine`",
             )
         )
+        if board.waiting is not None or board.offers:
+            sections.append(waitlist_section(board, zone))
         sections.append(
             acting_section(
                 "Your homework",

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from commands.coaching import waitlist
 from commands.common.actors import Actor
 from commands.common.errors import NotFound, UsageError
 from commands.homework import service as homework
@@ -69,6 +70,8 @@ class Report:
     assignments: int
     assignments_due: int
     rows: list[Engagement] = field(default_factory=list)
+    # The cohort's participants on the coaching waitlist, per coach they wait for ("any coach" first).
+    waitlist: list[tuple[str, int]] = field(default_factory=list)
 
     def total(self, name: str) -> int:
         return sum(int(getattr(row, name)) for row in self.rows)
@@ -128,6 +131,7 @@ def build_report(session: Session, cohort: Cohort, now: datetime) -> Report:
     )
     if not ids:
         return report
+    report.waitlist = waitlist.lengths(session, cohort.id).by_coach
     _count_rsvps(session, rows, event_ids)
     _count_homework(session, rows, {m.id: m for m in members}, assignments, now)
     _count_coaching(session, rows)

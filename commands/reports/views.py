@@ -75,9 +75,19 @@ def _summary(report: Report) -> str:
         f"• *Homework:* {t('homework_on_time')} on time, {t('homework_late')} late "
         f"({t('homework_late_within_grace')} within grace), "
         f"{t('homework_missing')} missing, {t('homework_not_due')} not due yet\n"
-        f"• *Coaching:* {t('coaching_booked')} sessions booked, {t('coaching_late_cancelled')} cancelled late\n"
+        f"• *Coaching:* {t('coaching_booked')} sessions booked, {t('coaching_late_cancelled')} cancelled late · "
+        f"*waitlist:* {waitlist_text(report.waitlist)}\n"
         f"• *Questions:* {t('questions')} asked ({t('questions_anonymous')} anonymously)"
     )
+
+
+def waitlist_text(by_coach: list[tuple[str, int]]) -> str:
+    """`3 waiting (any coach 2, Clara Coach 1)`, or `nobody waiting`."""
+    total = sum(count for _name, count in by_coach)
+    if not total:
+        return "nobody waiting"
+    parts = ", ".join(f"{escape(name)} {count}" for name, count in by_coach)
+    return f"{total} waiting ({parts})"
 
 
 TABLE_HEAD = f"{'Name':<{NAME_WIDTH}} RSVP y/n/- late  in  HW ok/late/miss  coach bk/late  Q (anon)"

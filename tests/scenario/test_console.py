@@ -266,3 +266,23 @@ def test_on_an_empty_database_the_console_user_organises_and_a_stranger_is_not_r
     # Someone with no role is told whom to ask: the console user, the only organiser.
     assert "You are not registered in the Cluster Booster Academy yet" in out
     assert "ask an organiser to add you: @Console User" in out
+
+
+def test_the_demo_waiter_gets_the_slot_a_cancellation_frees(tmp_path: Path) -> None:
+    """The demo leaves Tomas on the waitlist for Marco's next slot: Lucia's cancellation holds it for him."""
+    url = f"sqlite:///{tmp_path / 'console.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        load_demo(session, datetime.now(UTC), build_registry())  # the console runs on the real clock
+    engine.dispose()
+    stdout = io.StringIO()
+    typed = ["/as Lucia", "/cba-book cancel 1", "/as Tomas", "/home", "/quit"]
+    status = run_console(
+        Settings(database_url=url), as_name=None, stdin=io.StringIO("\n".join(typed) + "\n"), stdout=stdout
+    )
+    out = stdout.getvalue()
+    assert status == 0
+    assert "-- DM to Tomas Kovac (only they see it) --\n:tada: A coaching slot freed up for you" in out
+    assert "[Book]  [No thanks]" in out
+    assert "You are on the waitlist for the next free slot of Marco Rossi (position 1)" in out

@@ -31,6 +31,7 @@ from storage.models import (
     CheckIn,
     CoachingBooking,
     CoachingSlot,
+    CoachingWaitlistEntry,
     Feedback,
     Question,
     QuestionRouting,
@@ -161,6 +162,8 @@ def world(slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Sess
     slack.submit(MARISOL, view, {"reason": {"reason": {"type": "plain_text_input", "value": REASON}}})
     # A future booking (the coach gets a DM and the calendar file).
     assert "booking #1" in slack.command(MARISOL, "/cba-book", str(slot_id)).text
+    # And she waits for another session (any coach).
+    assert "You joined the waitlist" in slack.command(MARISOL, "/cba-book", "waitlist").text
     slack.settle()
 
     with sessions() as check:
@@ -212,6 +215,8 @@ class TestExport:
         assert [(b["booking"], b["coach"], b["status"]) for b in bookings] == [
             (world.booking_id, "Kim Coachwell", "active")
         ]
+        assert [(w["coach"], w["status"]) for w in data["coaching"]["waitlist"]] == [("any coach", "waiting")]
+        assert data["coaching"]["waitlist_offers"] == []
         # What was sent to her (the outbox) and what the audit log says about her.
         messages = data["messages"]
         assert any(FEEDBACK in (m["text"] or "") for m in messages)
@@ -294,6 +299,8 @@ class TestErasure:
             booking = check.get(CoachingBooking, world.booking_id)
             assert booking is not None
             assert booking.status == "cancelled"
+            # Her waitlist entry is dropped (deleted: who waited is hers).
+            assert check.scalars(select(CoachingWaitlistEntry)).all() == []
 
         # The channel post of her question and the thread post of her answer were edited.
         edits = {

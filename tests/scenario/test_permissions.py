@@ -36,7 +36,7 @@ from commands.members import views as member_views
 from commands.questions import views as question_views
 from tests.conftest import ORGANISER, Clock
 from tests.factories import database_snapshot, make_cohort, make_member
-from tests.factories_coaching import make_booking, make_slot
+from tests.factories_coaching import make_booking, make_offer, make_slot, make_waiting
 from tests.factories_events import make_event
 from tests.factories_homework import make_assignment, make_submission
 from tests.factories_members import make_profile
@@ -65,6 +65,7 @@ class World:
     submission: int
     question: int
     maria: int
+    offer: int
 
 
 @pytest.fixture
@@ -90,7 +91,12 @@ def world(sessions: sessionmaker[Session], fake_slack: FakeSlack, clock: Clock) 
         assignment = make_assignment(session, cohort, now + timedelta(days=15))
         submission = make_submission(session, assignment, pia, now - timedelta(hours=1))
         question = make_question(session, pia, "How do you fund a cluster strategy?", created_at=now)
-        return World(event.id, open_slot.id, booking.id, assignment.id, submission.id, question.id, maria.id)
+        # The participant waits for the coach's next slot, and one is held for them now.
+        waiting = make_waiting(session, pia, coach, joined_at=now - timedelta(days=1))
+        offer = make_offer(
+            session, make_slot(session, coach, now + timedelta(days=9)), waiting, now, timedelta(hours=2)
+        )
+        return World(event.id, open_slot.id, booking.id, assignment.id, submission.id, question.id, maria.id, offer.id)
 
 
 # --- the cases ------------------------------------------------------------------------------------
@@ -129,6 +135,7 @@ WRITING_USAGES = (
     "/cba-slots remove",
     "/cba-book SLOT-ID",
     "/cba-book cancel",
+    "/cba-book waitlist",  # joining (for another coach: the entry changes) and leaving
     "/cba-homework submit",
     "/cba-homework new",
     "/cba-homework due",
@@ -158,7 +165,7 @@ def concrete_text(usage: Usage, world: World) -> str:
     for index, token in enumerate(usage.grammar.split()[: len(words)]):
         if token in ID_FIELDS:
             words[index] = str(getattr(world, ID_FIELDS[token]))
-        elif token == "@member":
+        elif token in ("@member", "[@coach]"):
             words[index] = f"<@{MARIA}|maria>"
         elif token == "#channel":
             words[index] = "<#C0CBA2NEW|cba2-new>"
@@ -222,6 +229,8 @@ BUTTON_CASES = [
     _button(event_views.CHECKIN, lambda w: str(w.event), PARTICIPANT, writes=PARTICIPANT),
     _button(f"{coaching_views.BOOK_ACTION}_1", lambda w: str(w.open_slot), PARTICIPANT, writes=PARTICIPANT),
     _button(f"{coaching_views.PAGE_ACTION}_next", lambda w: "1", PARTICIPANT),
+    _button(coaching_views.JOIN_WAITLIST_ACTION, lambda w: "any", PARTICIPANT, writes=PARTICIPANT),
+    _button(coaching_views.DECLINE_OFFER_ACTION, lambda w: str(w.offer), PARTICIPANT, writes=PARTICIPANT),
     _button(
         f"{coaching_views.CANCEL_ACTION}_1",
         lambda w: str(w.booking),

@@ -11,6 +11,8 @@ from commands.coaching.parse import (
     BookSlot,
     BrowseSlots,
     CancelBooking,
+    JoinWaitlist,
+    LeaveWaitlist,
     ListSlots,
     MyBookings,
     RemoveSlot,
@@ -93,3 +95,24 @@ def test_booking_and_cancelling_are_known_to_write_before_the_transaction() -> N
         False,
         False,
     ]
+
+
+class TestParseWaitlist:
+    def test_joins_for_any_coach_or_one(self) -> None:
+        assert parse_book("waitlist") == JoinWaitlist()
+        assert parse_book("WAITLIST <@U0COACH1|clara>") == JoinWaitlist("U0COACH1")
+        assert parse_book("waitlist U0COACH1") == JoinWaitlist("U0COACH1")
+
+    def test_leave(self) -> None:
+        assert parse_book("waitlist leave") == LeaveWaitlist()
+        assert parse_book("waitlist LEAVE") == LeaveWaitlist()
+
+    @pytest.mark.parametrize("text", ["waitlist leave now", "waitlist clara", "waitlist <@U1> <@U2>", "waitlist @"])
+    def test_anything_else_is_a_usage_error(self, text: str) -> None:
+        with pytest.raises(UsageError) as caught:
+            parse_book(text)
+        assert "Usage of `/cba-book`" in caught.value.user_text()
+
+    def test_joining_and_leaving_write(self) -> None:
+        assert book_writes("waitlist")
+        assert book_writes("waitlist leave")

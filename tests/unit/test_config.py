@@ -39,6 +39,7 @@ class TestLoadSettings:
         assert settings.slack_api_url == "https://slack.com/api/"
         assert settings.port == 3000
         assert settings.retention_days == 90
+        assert settings.waitlist_hold == timedelta(hours=2)
 
     def test_reads_every_variable(self) -> None:
         settings = load_settings(
@@ -54,6 +55,7 @@ class TestLoadSettings:
                 "PORT": "8080",
                 "CBA_MAX_ACTIVE_BOOKINGS": "3",
                 "CBA_MIN_BOOKING_NOTICE": "6h",
+                "CBA_WAITLIST_HOLD": "45m",
                 "CBA_RETENTION_DAYS": "30",
                 "CBA_QUESTION_NUDGE": "1m",
                 "CBA_QUESTION_ESCALATION": "2m",
@@ -66,6 +68,7 @@ class TestLoadSettings:
         assert settings.port == 8080
         assert settings.max_active_bookings == 3
         assert settings.min_booking_notice == timedelta(hours=6)
+        assert settings.waitlist_hold == timedelta(minutes=45)
         assert settings.retention_days == 30
         assert (settings.question_nudge, settings.question_escalation) == (timedelta(minutes=1), timedelta(minutes=2))
         assert settings.zone.key == "Europe/Rome"
@@ -87,6 +90,8 @@ class TestLoadSettings:
             ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "²"),
             ("CBA_RETENTION_DAYS", "0"),
+            ("CBA_WAITLIST_HOLD", "2 hours"),
+            ("CBA_WAITLIST_HOLD", "0"),
             ("PORT", "99999"),
             ("SLACK_API_URL", "ftp://x"),
         ],
