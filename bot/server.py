@@ -171,9 +171,9 @@ def _plain(start_response: StartResponse, status: str, body: bytes) -> Iterable[
 
 def make_server(wsgi_app: SlackWsgiApp, *, host: str, port: int, threads: int) -> Any:
     """A waitress server, not yet serving: call `.run()` (blocks) and `.close()` to stop."""
-    from waitress.server import create_server
+    from waitress.server import BaseWSGIServer, create_server
 
-    return create_server(
+    server = create_server(
         wsgi_app,
         host=host,
         port=port,
@@ -184,3 +184,32 @@ def make_server(wsgi_app: SlackWsgiApp, *, host: str, port: int, threads: int) -
         max_request_body_size=MAX_BODY_BYTES + 1,
         expose_tracebacks=False,
     )
+    if isinstance(server, BaseWSGIServer):  # one host and port, as here (not waitress's multi-socket server)
+        server.channel_class = _quiet_channel_class()
+    return server
+
+
+# While a task runs, its channel is flushed by the main loop only from this many bytes on (an answer being
+# streamed); a smaller answer goes when the task ends, which pulls the server's trigger (HTTPChannel.service).
+STREAMING_BYTES = 18_000
+
+
+def _quiet_channel_class() -> type:
+    """waitress's HTTP channel without a busy loop in the server's main thread.
+
+    A task writes its answer under the channel's output lock and, inside it, pulls the server's trigger: the
+    main loop wakes, finds the channel "writable", cannot take the lock, and returns from select() at once,
+    again and again, while the task waits for the GIL that the spinning loop keeps taking (up to the 5 ms
+    switch interval). Measured at 50 clients: 30–58 passes of the loop and 1.5–2 ms of CPU per request.
+    Here a channel whose task is still running is writable only with a streamed answer's worth of output."""
+    from waitress.channel import HTTPChannel
+
+    class QuietChannel(HTTPChannel):
+        def writable(self) -> bool:
+            if self.will_close or self.close_when_flushed:
+                return True
+            if not self.total_outbufs_len:
+                return False
+            return not self.requests or self.total_outbufs_len >= STREAMING_BYTES
+
+    return QuietChannel
