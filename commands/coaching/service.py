@@ -530,10 +530,15 @@ def _leave_waitlist_on_booking(session: Session, participant_id: int, coach_id: 
     if entry is None or entry.coach_id not in (None, coach_id):
         return ()
     entry.status, entry.ended_at = "booked", now
+    return end_open_offers(session, entry.id, "superseded", now)
+
+
+def end_open_offers(session: Session, entry_id: int, status: str, now: datetime) -> tuple[int, ...]:
+    """End the waitlist entry's open offer (if any) with `status`; the slots it held, to pass on."""
     released = session.scalars(
         update(CoachingOffer)
-        .where(CoachingOffer.entry_id == entry.id, CoachingOffer.status == "open")
-        .values(status="superseded", ended_at=now)
+        .where(CoachingOffer.entry_id == entry_id, CoachingOffer.status == "open")
+        .values(status=status, ended_at=now)
         .returning(CoachingOffer.slot_id)
         .execution_options(synchronize_session=False)
     ).all()

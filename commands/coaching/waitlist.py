@@ -30,7 +30,7 @@ from bot.kernel.request import member_zone
 from bot.kernel.settings import Settings
 from commands.coaching import views
 from commands.coaching.parse import book_usage
-from commands.coaching.service import active_future_bookings
+from commands.coaching.service import active_future_bookings, end_open_offers
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, UsageError
 from storage.models import (
@@ -181,15 +181,7 @@ def leave(session: Session, actor: Actor, now: datetime) -> Left:
     )
     if result.rowcount != 1:
         raise Conflict("You are not on the coaching waitlist any more.")
-    released = session.scalars(
-        update(CoachingOffer)
-        .where(CoachingOffer.entry_id == entry.id, CoachingOffer.status == "open")
-        .values(status="declined", ended_at=now)
-        .returning(CoachingOffer.slot_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    session.flush()
-    return Left(tuple(released))
+    return Left(end_open_offers(session, entry.id, "declined", now))
 
 
 # --- offering a freed slot ------------------------------------------------------------------------
