@@ -71,16 +71,21 @@ class SlackWsgiApp:
             return self._scrape(start_response, self._metrics)
         return _plain(start_response, "404 Not Found", b"not found\n")
 
+    def _refuse(self, refusal: Refusal, start_response: StartResponse) -> Iterable[bytes]:
+        if self._metrics is not None:
+            self._metrics.refused(int(refusal.status.split()[0]), refusal.key)
+        return refusal.answer(start_response)
+
     def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         raw = _read_body(environ)
         if isinstance(raw, Refusal):
-            return raw.answer(start_response)
+            return self._refuse(raw, start_response)
         headers = WsgiHttpRequest(environ).get_headers()
         if self._secret is not None and not _signed(self._secret, raw, headers, self._clock()):
-            return UNSIGNED.answer(start_response)
+            return self._refuse(UNSIGNED, start_response)
         request = _bolt_request(raw, headers, environ.get("QUERY_STRING", ""))
         if request is None:
-            return MALFORMED.answer(start_response)
+            return self._refuse(MALFORMED, start_response)
         response = self._app.dispatch(request)
         answer = WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
         start_response(answer.status, answer.get_headers())
@@ -104,21 +109,23 @@ class SlackWsgiApp:
 
 
 class Refusal:
-    """An answer given before Bolt sees the request; `reason` goes to the log (never the body)."""
+    """An answer given before Bolt sees the request; `reason` goes to the log (never the body), `key` to the
+    metrics."""
 
-    def __init__(self, status: str, reason: str) -> None:
+    def __init__(self, status: str, reason: str, key: str) -> None:
         self.status = status
         self.reason = reason
+        self.key = key
 
     def answer(self, start_response: StartResponse) -> Iterable[bytes]:
         log.info("refused a request to %s: %s", SLACK_PATH, self.reason)
         return _plain(start_response, self.status, self.reason.encode() + b"\n")
 
 
-TOO_LARGE = Refusal("413 Request Entity Too Large", f"body over {MAX_BODY_BYTES} bytes")
-BAD_LENGTH = Refusal("400 Bad Request", "invalid Content-Length")
-UNSIGNED = Refusal("401 Unauthorized", "invalid request signature")
-MALFORMED = Refusal("400 Bad Request", "malformed body")
+TOO_LARGE = Refusal("413 Request Entity Too Large", f"body over {MAX_BODY_BYTES} bytes", "too_large")
+BAD_LENGTH = Refusal("400 Bad Request", "invalid Content-Length", "bad_length")
+UNSIGNED = Refusal("401 Unauthorized", "invalid request signature", "unsigned")
+MALFORMED = Refusal("400 Bad Request", "malformed body", "malformed")
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | Refusal:

@@ -68,6 +68,14 @@ class Metrics:
             ["method", "code"],
             registry=self.registry,
         )
+        self._refusals = Counter(
+            "cba_http_refusals",
+            "Requests to the Slack endpoint refused before Bolt saw them, by HTTP status and reason (too_large, "
+            "bad_length, unsigned, malformed). A declared Content-Length over the limit is refused by the HTTP "
+            "server itself, before the app: not counted here.",
+            ["status", "reason"],
+            registry=self.registry,
+        )
         for kind in KINDS:
             self._ack.labels(kind)
         for outcome in DELIVERY_OUTCOMES:
@@ -89,6 +97,9 @@ class Metrics:
 
     def slack_error(self, method: str, code: str) -> None:
         self._slack_errors.labels(method, code).inc()
+
+    def refused(self, status: int, reason: str) -> None:
+        self._refusals.labels(str(status), reason).inc()
 
     # --- reading ----------------------------------------------------------------------------------
 

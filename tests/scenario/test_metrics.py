@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -121,6 +122,33 @@ class TestMetrics:
         assert value(samples, "cba_slack_errors_total", method="views.open", code="expired_trigger_id") == 1
         assert value(samples, "cba_outbox_backlog") == 1
         assert value(samples, "cba_outbox_oldest_due_age_seconds") == pytest.approx(90)
+
+    def test_requests_refused_before_bolt_are_counted_by_status_and_reason(self, metrics_url: str) -> None:
+        slack_url = metrics_url.replace("/metrics", "/slack/events")
+        stamp = str(int(time.time()))
+
+        def post(body: bytes, headers: dict[str, str]) -> int:
+            request = urllib.request.Request(slack_url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        form = {"Content-Type": payloads.FORM}
+        assert post(b"command=/cba-help", {**form, "X-Slack-Request-Timestamp": stamp}) == 401  # unsigned
+        assert post(b"command=/cba-help", {**form, "X-Slack-Request-Timestamp": stamp}) == 401
+        malformed = b"payload=x"
+        assert (
+            post(malformed, payloads.signed_headers(SIGNING_SECRET, malformed.decode(), content_type=payloads.FORM))
+            == 400
+        )
+
+        _content_type, samples = scrape(metrics_url)
+
+        assert value(samples, "cba_http_refusals_total", status="401", reason="unsigned") == 2
+        assert value(samples, "cba_http_refusals_total", status="400", reason="malformed") == 1
+        assert total(samples, "cba_requests_total") == 0  # Bolt saw none of them
 
     def test_a_retried_delivery_and_an_error_by_http_status_are_counted(
         self, bot: Bot, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock, metrics_url: str
