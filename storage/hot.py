@@ -40,7 +40,7 @@ class _Plan:
 
 
 class HotSelect:
-    """A SELECT run on the driver. `rows(session, **params)` returns plain tuples in column order."""
+    """A SELECT run on the driver. `rows(session, params)` returns plain tuples in column order."""
 
     __slots__ = ("statement", "_plans")
 
@@ -62,7 +62,10 @@ class HotSelect:
         driver = connection.connection.driver_connection
         try:
             cursor = driver.execute(plan.sql, arguments)  # type: ignore[union-attr]
-            fetched = cursor.fetchall()
+            try:
+                fetched = cursor.fetchall()
+            finally:
+                cursor.close()
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
             if lost:  # as SQLAlchemy does for its own statements: drop this connection and the pool's older ones
