@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -39,6 +39,7 @@ from bot.kernel.registry import CommandOptions
 from commands.common.actors import Actor, load_actor, load_caller
 from commands.common.errors import CbaError, FieldErrors, UsageError
 from commands.common.text import clean_payload, truncate
+from commands.common.timefmt import zone_of
 from storage.db import deferred_begin, is_lost_connection, is_write_conflict
 from storage.models import ProcessedEvent
 
@@ -115,7 +116,7 @@ class Turn:
     def zone(self) -> ZoneInfo:
         """The caller's time zone from their member row (kept fresh by the zone refresh), else CBA_TIMEZONE."""
         if self._zone is None:
-            self._zone = member_zone(self.actor.tz, self.deps.settings.zone)
+            self._zone = zone_of(self.actor.tz, self.deps.settings.zone)
         return self._zone
 
 
@@ -141,15 +142,6 @@ def private_metadata(body: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def member_zone(tz: str | None, fallback: ZoneInfo) -> ZoneInfo:
-    if tz:
-        try:
-            return ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return fallback
 
 
 def transact(deps: Deps, work: Callable[[Session], T], *, writes: bool = False) -> T:

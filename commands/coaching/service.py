@@ -522,15 +522,20 @@ def _accept(session: Session, offer: CoachingOffer, now: datetime) -> bool:
 def _leave_waitlist_on_booking(session: Session, participant_id: int, coach_id: int, now: datetime) -> tuple[int, ...]:
     """A booking that answers what the participant waited for (that coach, or any) ends their waiting entry;
     an offer of another slot it still held ends too, and that slot is returned, to pass on."""
-    entry = session.scalar(
-        select(CoachingWaitlistEntry).where(
-            CoachingWaitlistEntry.participant_id == participant_id, CoachingWaitlistEntry.status == "waiting"
-        )
-    )
+    entry = waiting_entry(session, participant_id)
     if entry is None or entry.coach_id not in (None, coach_id):
         return ()
     entry.status, entry.ended_at = "booked", now
     return end_open_offers(session, entry.id, "superseded", now)
+
+
+def waiting_entry(session: Session, participant_id: int) -> CoachingWaitlistEntry | None:
+    """The participant's one waiting entry on the coaching waitlist, read afresh."""
+    return session.scalar(
+        select(CoachingWaitlistEntry)
+        .where(CoachingWaitlistEntry.participant_id == participant_id, CoachingWaitlistEntry.status == "waiting")
+        .execution_options(populate_existing=True)
+    )
 
 
 def end_open_offers(session: Session, entry_id: int, status: str, now: datetime) -> tuple[int, ...]:

@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session
 
 from bot.kernel import outbox
 from bot.kernel.deps import Deps
-from bot.kernel.request import member_zone
 from bot.kernel.settings import Settings
 from commands.coaching import views
 from commands.coaching.parse import book_usage
-from commands.coaching.service import active_future_bookings, end_open_offers
+from commands.coaching.service import active_future_bookings, end_open_offers, waiting_entry
 from commands.common.actors import Actor
 from commands.common.errors import Conflict, NotFound, UsageError
+from commands.common.timefmt import zone_of
 from storage.models import (
     CoachingBooking,
     CoachingOffer,
@@ -59,14 +59,6 @@ class Joined:
     already: bool  # was waiting for the same already
     changed: bool  # was waiting for another coach (or any): the entry now says this one, place kept
     open_now: int  # open slots that fit right now (book them directly)
-
-
-def waiting_entry(session: Session, participant_id: int) -> CoachingWaitlistEntry | None:
-    return session.scalar(
-        select(CoachingWaitlistEntry)
-        .where(CoachingWaitlistEntry.participant_id == participant_id, CoachingWaitlistEntry.status == "waiting")
-        .execution_options(populate_existing=True)
-    )
 
 
 def position(session: Session, entry: CoachingWaitlistEntry) -> int:
@@ -269,7 +261,7 @@ def pass_on(session: Session, slot_ids: Iterable[int], now: datetime, settings: 
 
 def _tell_offer(session: Session, offer: CoachingOffer, now: datetime, settings: Settings) -> None:
     participant = offer.participant
-    zone = member_zone(participant.tz, settings.zone)
+    zone = zone_of(participant.tz, settings.zone)
     text, blocks = views.offer_dm(offer, zone)
     outbox.tell(session, participant, text, blocks, now=now, subject=("coaching-offer", offer.id))
     outbox.publish_home(session, participant, now=now, organisers=settings.organisers)
@@ -330,7 +322,7 @@ def expire_due(session: Session, now: datetime, settings: Settings) -> int:
         offer = session.get(CoachingOffer, offer_id, populate_existing=True)
         assert offer is not None
         participant = offer.participant
-        zone = member_zone(participant.tz, settings.zone)
+        zone = zone_of(participant.tz, settings.zone)
         outbox.tell(
             session, participant, views.offer_expired_text(offer, zone), now=now, subject=("coaching-offer", offer.id)
         )
@@ -358,7 +350,7 @@ def end_for_withdrawn_slot(session: Session, slot_id: int, now: datetime, settin
     ).all():
         if _end(session, offer.id, "superseded", now):
             participant = offer.participant
-            zone = member_zone(participant.tz, settings.zone)
+            zone = zone_of(participant.tz, settings.zone)
             outbox.tell(session, participant, views.offer_withdrawn_text(offer, zone), now=now)
             _refresh(session, participant, now, settings)
 

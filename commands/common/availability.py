@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from commands.common.timefmt import zone_of
 from storage.models import Member
 
 # Routed questions an alumnus takes in CAPACITY_WINDOW when their profile does not say (SPEC 4.2).
@@ -35,15 +36,6 @@ class HasAbsence(Protocol):
 
 def capacity_of(member: Member) -> int:
     return DEFAULT_CAPACITY if member.question_capacity is None else member.question_capacity
-
-
-def zone_of(tz: str | None, default: ZoneInfo) -> ZoneInfo:
-    if tz:
-        try:
-            return ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return default
 
 
 def local_day(member: HasAbsence, at: datetime, default: ZoneInfo) -> date:

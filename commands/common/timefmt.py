@@ -22,6 +22,16 @@ def slack_date_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     return f"{slack_date(start, zone)}–{end_token}"
 
 
+def zone_of(tz: str | None, default: ZoneInfo) -> ZoneInfo:
+    """The time zone `tz` names, else `default` (no zone stored, or one this machine cannot load)."""
+    if tz:
+        try:
+            return ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return default
+
+
 def zone_name(tz: object) -> str | None:
     """`tz` if it names a time zone we can load (as Slack's `tz` does), else None: nothing else is stored."""
     if not isinstance(tz, str) or not tz or len(tz) > 64:

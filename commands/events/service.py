@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from commands.common.actors import Actor
 from commands.common.cohorts import cohort_participants
 from commands.common.errors import Conflict, NotFound, NotPermitted, UsageError
 from commands.common.parsing import AmbiguousLocalTime, NonexistentLocalTime, local_to_utc
+from commands.common.timefmt import zone_of
 from commands.events import parse
 from storage.models import CheckIn, Cohort, Event, Member, RoleGrant, Rsvp
 
@@ -26,10 +27,7 @@ CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
 
 
 def _day_zone(event: Event) -> ZoneInfo:
-    try:
-        return ZoneInfo(event.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_of(event.tz, ZoneInfo("UTC"))
 
 
 def is_late_decline(event: Event, now: datetime) -> bool:

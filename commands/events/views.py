@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 
 from commands.common import paging
 from commands.common.text import escape, truncate
-from commands.common.timefmt import slack_date_range
+from commands.common.timefmt import slack_date_range, zone_of
 from storage.models import Event
 
 RSVP_YES = "event_rsvp_yes"
@@ -37,10 +37,7 @@ KIND_LABEL = {"online": "online", "in-person": "in person"}
 
 
 def event_zone(event: Event, default: ZoneInfo) -> ZoneInfo:
-    try:
-        return ZoneInfo(event.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return default
+    return zone_of(event.tz, default)
 
 
 def place(event: Event) -> str:
