@@ -167,6 +167,7 @@ def _run(settings: Settings, *, no_scheduler: bool, host: str) -> int:
                     bot.deps.sessions,
                     signing_secret=settings.slack_signing_secret,
                     metrics=bot.deps.metrics,
+                    admission=bot.deps.admission,
                 ),
                 host=host,
                 port=settings.port,

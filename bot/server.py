@@ -11,7 +11,8 @@ A request to /slack/events passes three gates before Bolt sees it (SPEC §3, Hos
    body holds, and its body is never parsed nor logged (Bolt logs the body of a request it refuses);
 3. form: a body Bolt cannot read or route (not UTF-8, broken JSON, a JSON array, a `payload` that is
    not a JSON object, a form that is no slash command) gets 400, never 500.
-Bolt then checks the signature again (cheap) and dispatches as usual.
+Bolt then checks the signature again (cheap) and dispatches as usual. From the signature check on, a
+request works in one of the admission's slots (`CBA_REQUEST_SLOTS`, bot.kernel.admission), in arrival order.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from slack_bolt.request import BoltRequest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.kernel.admission import Admission
 from bot.kernel.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.kernel.metrics import Metrics
 from storage.db import deferred_begin
@@ -51,6 +53,7 @@ class SlackWsgiApp:
         *,
         signing_secret: str | None,
         metrics: Metrics | None = None,
+        admission: Admission | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._app = app
@@ -58,6 +61,8 @@ class SlackWsgiApp:
         # None only when the app runs without request verification (it then accepts any request).
         self._secret = signing_secret.encode() if signing_secret else None
         self._metrics = metrics
+        # The bot's own (Deps.admission), so that a request stepping aside for Slack frees its slot here.
+        self._admission = admission
         self._clock = clock
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -80,6 +85,12 @@ class SlackWsgiApp:
         raw = _read_body(environ)
         if isinstance(raw, Refusal):
             return self._refuse(raw, start_response)
+        if self._admission is None:
+            return self._dispatch(raw, environ, start_response)
+        with self._admission.slot():
+            return self._dispatch(raw, environ, start_response)
+
+    def _dispatch(self, raw: bytes, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers = WsgiHttpRequest(environ).get_headers()
         if self._secret is not None and not _signed(self._secret, raw, headers, self._clock()):
             return self._refuse(UNSIGNED, start_response)

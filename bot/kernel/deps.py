@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.kernel.admission import Admission
 from bot.kernel.kinds import DeliveredHook, Renderer
 from bot.kernel.metrics import Metrics
 from bot.kernel.registry import Registry
@@ -34,8 +35,11 @@ class Deps:
     courier: Courier | None = None
     # This bot's counters and its registry for GET /metrics (never prometheus_client's global one).
     metrics: Metrics = field(default_factory=Metrics)
+    # How many HTTP requests do their work at once (CBA_REQUEST_SLOTS); see bot.kernel.admission.
+    admission: Admission = field(init=False)
 
     def __post_init__(self) -> None:
+        self.admission = Admission(self.settings.request_slots)
         self.metrics.watch_outbox(self.sessions, lambda: self.clock())
 
     @property

@@ -182,14 +182,17 @@ def _run_after(turn: Turn) -> None:
     """After the commit: wake the courier if the transaction queued messages, then the direct calls."""
     if turn.session.info.pop(outbox.QUEUED, False) and turn.deps.courier is not None:
         turn.deps.courier.wake()
-    for fn in turn._after:
-        try:
-            fn()
-        except SlackApiError as exc:
-            turn.deps.metrics.slack_error(*slack_error_labels(exc, "after commit"))
-            log.exception("a follow-up after commit failed")
-        except Exception:
-            log.exception("a follow-up after commit failed")
+    if not turn._after:
+        return
+    with turn.deps.admission.step_aside():  # these wait on Slack: let the next request work meanwhile
+        for fn in turn._after:
+            try:
+                fn()
+            except SlackApiError as exc:
+                turn.deps.metrics.slack_error(*slack_error_labels(exc, "after commit"))
+                log.exception("a follow-up after commit failed")
+            except Exception:
+                log.exception("a follow-up after commit failed")
 
 
 def _open_turn(

@@ -139,6 +139,12 @@ def _digest(env: Mapping[str, str]) -> DigestSchedule | None:
         raise ConfigError("CBA_DIGEST", str(exc)) from None
 
 
+def default_request_slots(database_url: str) -> int:
+    """One on SQLite (its writers queue anyway); two on PostgreSQL, so that one request computes while another
+    waits for the database's answer over the network."""
+    return 2 if database_url.startswith("postgresql") else 1
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     raw = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
     try:
@@ -218,6 +224,8 @@ class Settings:
     # Requests only compute an answer from the database (no Slack call before the ack), so a few threads keep
     # the cores busy; more only add GIL hand-offs between them (the ack bench's CPU per request grew with them).
     http_threads: int = 8
+    # HTTP requests admitted to their work at once (bot.kernel.admission); the other threads wait in line.
+    request_slots: int = 1
     tick_seconds: int = 30
     senders: int = 4
     retention_days: int = 90
@@ -267,8 +275,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
             f"must be longer than CBA_QUESTION_NUDGE ({_describe(question_nudge)}): organisers hear of a question "
             "the alumni were reminded of and still did not answer",
         )
+    database_url = _database_url(env)
     return Settings(
-        database_url=_database_url(env),
+        database_url=database_url,
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip() or None,
         slack_app_token=env.get("SLACK_APP_TOKEN", "").strip() or None,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
@@ -288,6 +297,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         min_booking_notice=_duration(env, "CBA_MIN_BOOKING_NOTICE", "12h"),
         waitlist_hold=_duration(env, "CBA_WAITLIST_HOLD", "2h"),
         http_threads=_positive_int(env, "CBA_HTTP_THREADS", 8),
+        request_slots=_positive_int(env, "CBA_REQUEST_SLOTS", default_request_slots(database_url)),
         tick_seconds=_positive_int(env, "CBA_TICK_SECONDS", 30),
         senders=_positive_int(env, "CBA_SENDERS", 4),
         retention_days=_positive_int(env, "CBA_RETENTION_DAYS", 90),

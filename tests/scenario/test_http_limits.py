@@ -27,6 +27,7 @@ from waitress import wasyncore
 from bot.app import Bot
 from bot.console import slack_payloads as payloads
 from bot.console.fakeslack import FakeSlack
+from bot.kernel.admission import Admission
 from bot.server import MAX_BODY_BYTES, SlackWsgiApp, make_server
 from tests.conftest import SIGNING_SECRET
 from tests.factories import database_snapshot
@@ -40,8 +41,8 @@ MALFORMED: dict[str, bytes] = {
 
 
 class Server:
-    def __init__(self, bot: Bot) -> None:
-        app = SlackWsgiApp(bot.app, bot.deps.sessions, signing_secret=SIGNING_SECRET)
+    def __init__(self, bot: Bot, *, admission: Admission | None = None) -> None:
+        app = SlackWsgiApp(bot.app, bot.deps.sessions, signing_secret=SIGNING_SECRET, admission=admission)
         self._server = make_server(app, host="127.0.0.1", port=0, threads=4)
         self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -40,6 +40,12 @@ class TestLoadSettings:
         assert settings.port == 3000
         assert settings.retention_days == 90
         assert settings.waitlist_hold == timedelta(hours=2)
+        assert settings.request_slots == 1
+
+    def test_request_slots_default_to_two_on_postgresql_and_can_be_set(self) -> None:
+        assert load_settings({"DATABASE_URL": "postgresql://u@db/cba"}).request_slots == 2
+        assert load_settings({"DATABASE_URL": "postgresql://u@db/cba", "CBA_REQUEST_SLOTS": "4"}).request_slots == 4
+        assert load_settings({"CBA_REQUEST_SLOTS": "3"}).request_slots == 3
 
     def test_reads_every_variable(self) -> None:
         settings = load_settings(
@@ -90,6 +96,7 @@ class TestLoadSettings:
             ("CBA_MAX_ACTIVE_BOOKINGS", "0"),
             ("CBA_MAX_ACTIVE_BOOKINGS", "²"),
             ("CBA_RETENTION_DAYS", "0"),
+            ("CBA_REQUEST_SLOTS", "0"),
             ("CBA_WAITLIST_HOLD", "2 hours"),
             ("CBA_WAITLIST_HOLD", "0"),
             ("PORT", "99999"),
