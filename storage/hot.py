@@ -12,6 +12,10 @@ compiled by SQLAlchemy for each dialect); only their execution is direct:
 
 Reads only: writes must pass through the engine's events (SQLite's writers' gate, see storage.db).
 Statements with expanding IN parameters are refused: their SQL depends on the values.
+
+The statement's own constants (`status == "open"`) are written into the SQL, not bound: SQLite re-prepares a
+statement whose bound value could decide the use of a partial index (as `status = ?` against an index
+`WHERE status = 'open'`) every time that value is bound, 85 µs of the open-slots listing's 115 µs.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select
+from sqlalchemy import CompoundSelect, Select, literal_column
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -85,7 +91,7 @@ class HotSelect:
         return rows
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        compiled = self.statement.compile(dialect=dialect)
+        compiled = _with_literals_inline(self.statement, dialect).compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("a hot select cannot take expanding (IN) parameters")
         binds = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
@@ -96,3 +102,17 @@ class HotSelect:
         plan = _Plan(compiled.string, tuple(positional) if positional is not None else None, binds, fixed, results)
         self._plans[dialect.name] = plan
         return plan
+
+
+def _with_literals_inline(statement: Any, dialect: Dialect) -> Any:
+    """The statement with each bound constant (a value given in the code, not a parameter) as a SQL literal."""
+
+    def inline(element: Any) -> Any:
+        if not isinstance(element, BindParameter) or element.required or element.expanding or element.value is None:
+            return None
+        render = element.type.literal_processor(dialect)
+        if render is None or isinstance(element.value, bool):
+            return None  # booleans stay bound: their SQL spelling differs by dialect
+        return literal_column(render(element.value), type_=element.type)
+
+    return replacement_traverse(statement, {}, inline)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,3 +73,28 @@ class TestHotSelect:
         hot = HotSelect(select(Member.id).where(Member.id.in_(bindparam("ids", expanding=True))))
         with sessions() as session, pytest.raises(ValueError, match="expanding"):
             hot.rows(session, {"ids": [1]})
+
+    def test_the_statements_constants_are_written_into_its_sql(self, sessions: sessionmaker[Session]) -> None:
+        # Bound, a constant compared with a partially indexed column made SQLite re-prepare on every run.
+        statements: list[tuple[str, object]] = []
+        hot = HotSelect(
+            select(Member.name)
+            .where(
+                (Member.name == "Ana") | (Member.name == "O'Brien; DROP TABLE members"), Member.id >= bindparam("least")
+            )
+            .order_by(Member.id)
+        )
+        with sessions() as session:
+            event.listen(session.get_bind(), "before_cursor_execute", _recorder(statements))
+            assert hot.rows(session, {"least": 0}) == [("Ana",)]
+        (sql, arguments), *_ = statements
+        assert "'Ana'" in sql
+        assert "'O''Brien; DROP TABLE members'" in sql  # quoted by the dialect, not pasted
+        assert list(arguments.values() if isinstance(arguments, dict) else arguments) == [0]
+
+
+def _recorder(into: list[tuple[str, object]]) -> Callable[..., None]:
+    def record(_connection: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        into.append((statement, parameters))
+
+    return record
