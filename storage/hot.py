@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import CompoundSelect, Select, literal_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.visitors import ExternallyTraversible, replacement_traverse
 
 from storage.db import core
 
@@ -104,7 +104,9 @@ class HotSelect:
         return plan
 
 
-def _with_literals_inline(statement: Any, dialect: Dialect) -> Any:
+def _with_literals_inline(
+    statement: Select[Any] | CompoundSelect[Any], dialect: Dialect
+) -> Select[Any] | CompoundSelect[Any]:
     """The statement with each bound constant (a value given in the code, not a parameter) as a SQL literal."""
 
     def inline(element: Any) -> Any:
@@ -115,4 +117,5 @@ def _with_literals_inline(statement: Any, dialect: Dialect) -> Any:
             return None  # booleans stay bound: their SQL spelling differs by dialect
         return literal_column(render(element.value), type_=element.type)
 
-    return replacement_traverse(statement, {}, inline)
+    traversed: Any = replacement_traverse(cast(ExternallyTraversible, statement), {}, inline)
+    return cast("Select[Any] | CompoundSelect[Any]", traversed)
