@@ -109,7 +109,7 @@ def _with_literals_inline(
 ) -> Select[Any] | CompoundSelect[Any]:
     """The statement with each bound constant (a value given in the code, not a parameter) as a SQL literal."""
 
-    def inline(element: Any) -> Any:
+    def inline(element: Any, **_kw: Any) -> Any:
         if not isinstance(element, BindParameter) or element.required or element.expanding or element.value is None:
             return None
         render = element.type.literal_processor(dialect)
