@@ -13,9 +13,10 @@ machine state. Latency is the time to the HTTP answer; a request is unacknowledg
 
     python -m bench.ack_latency [--requests 300] [--rounds 3] [--concurrency 1,10,50]
                                 [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
-                                [--profile DIR] [--profile-seconds 15]
+                                [--profile DIR] [--profile-seconds 15] [--no-pin]
 
 `--database-url` names a PostgreSQL server: a fresh database is created on it and dropped afterwards.
+Each server runs on one CPU and the load generator on the others (both apps alike; `--no-pin`: all on all).
 `--profile DIR` then samples the bot with py-spy (`pip install py-spy`) under the highest concurrency, one
 command at a time, and writes raw stacks and a summary of hot spots to DIR.
 """
@@ -311,7 +312,11 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None, help="then profile the bot with py-spy into DIR")
     parser.add_argument("--profile-seconds", type=float, default=15)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="leave the servers and the load generator on every CPU (see _pinning)"
+    )
     args = parser.parse_args()
+    server_cpus = _pinning(not args.no_pin)
     levels = [int(c) for c in args.concurrency.split(",")]
 
     def per_round(level: int) -> int:
@@ -357,6 +362,7 @@ def main() -> None:
                 cwd=ROOT,
                 env=env,
                 stderr=(workdir / "bare.log").open("wb"),
+                preexec_fn=_on_cpus(server_cpus),
             )
             processes.append(bare)
             bot = subprocess.Popen(
@@ -364,6 +370,7 @@ def main() -> None:
                 cwd=workdir,
                 env={**env, "PORT": str(bot_port)},
                 stderr=(workdir / "bot.log").open("wb"),
+                preexec_fn=_on_cpus(server_cpus),
             )
             processes.append(bot)
             _wait_healthy(bare_port, bare)
@@ -408,11 +415,37 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    body = _report(args, backend, levels, cells, started, logs)
+    body = _report(args, backend, levels, cells, started, logs, server_cpus)
     print("\n" + body)
     if not args.no_write:
         shown = " ".join("postgresql://…" if a == args.database_url else a for a in sys.argv[1:])
         write_section(f"ack-latency-{backend.lower()}", body, command=f"python -m bench.ack_latency {shown}".strip())
+
+
+def _pinning(wanted: bool) -> set[int] | None:
+    """Each server on one CPU, the load generator and the fake Slack on the others (None: no pinning).
+
+    As one would deploy a CPython server (README, Deployment): its threads take turns on one interpreter, and
+    spread over several CPUs each hand-off wakes a thread on another CPU with cold caches (measured on this
+    bench's machine: 0.7 ms more CPU per request). Pinned, the load generator also stops competing with the
+    server for its CPU. Both apps get the same CPU; their rounds alternate, never overlap."""
+    if not wanted or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    os.sched_setaffinity(0, set(cpus[1:]))  # this process (the clients) and what it starts from now on
+    return {cpus[0]}
+
+
+def _on_cpus(cpus: set[int] | None) -> Callable[[], None] | None:
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
+def _pinning_text(cpus: set[int] | None) -> str:
+    if cpus is None:
+        return "servers and load generator unpinned"
+    return f"each server pinned to CPU {min(cpus)}, the load generator and fake Slack to the other CPUs"
 
 
 def _mark(ratio: float) -> str:
@@ -426,6 +459,7 @@ def _report(
     cells: dict[tuple[int, int], Cell],
     started: datetime,
     logs: dict[str, str],
+    server_cpus: set[int] | None,
 ) -> str:
     rows = []
     worst = 0.0
@@ -450,7 +484,7 @@ def _report(
     return (
         f"## Acknowledgement latency, bot vs bare Bolt ({backend})\n\n"
         f"Same waitress server for both ({args.http_threads} HTTP threads, Bolt listener pool "
-        f"{args.listener_threads}); bare = Bolt that only calls `ack()` (default mode), bot = `cba-bot run "
+        f"{args.listener_threads}), {_pinning_text(server_cpus)}; bare = Bolt that only calls `ack()` (default mode), bot = `cba-bot run "
         f"--no-scheduler` (`process_before_response=True`) on {backend} with the demo cohort, fake Slack in its "
         f"own process. Closed loop, a new connection per request, signed by the demo participants "
         f"U0DEMOPA01..04; per command and concurrency, {args.rounds} alternating bare/bot rounds of "
