@@ -10,7 +10,8 @@ compiled by SQLAlchemy for each dialect); only their execution is direct:
 - driver errors raised as SQLAlchemy's `DBAPIError`s, a lost connection invalidated, as everywhere else;
 - `before_cursor_execute` listeners told of the statement (statement counts in tests and benches).
 
-Reads only: writes must pass through the engine's events (SQLite's writers' gate, see storage.db).
+HotWrite does the same for the few writes of a hot path (`/cba-profile set`): the engine's
+`before_cursor_execute` listeners, which take SQLite's writers' gate (storage.db), hear of it first.
 Statements with expanding IN parameters are refused: their SQL depends on the values.
 
 The statement's own constants (`status == "open"`) are written into the SQL, not bound: SQLite re-prepares a
@@ -24,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CompoundSelect, Select, literal_column
-from sqlalchemy.engine import Dialect
+from sqlalchemy import CompoundSelect, Delete, Insert, Select, Update, literal_column
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
@@ -56,30 +57,8 @@ class HotSelect:
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         connection = core(session)
-        dialect = connection.dialect
-        plan = self._plans.get(dialect.name) or self._plan(dialect)
-        given = {**plan.fixed, **params}
-        values = {name: (process(given[name]) if process else given[name]) for name, process in plan.binds.items()}
-        arguments: Sequence[Any] | Mapping[str, Any] = (
-            [values[name] for name in plan.names] if plan.names is not None else values
-        )
-        for listener in connection.dispatch.before_cursor_execute:
-            listener(connection, None, plan.sql, arguments, None, False)
-        driver = connection.connection.driver_connection
-        try:
-            cursor = driver.execute(plan.sql, arguments)  # type: ignore[union-attr]
-            try:
-                fetched = cursor.fetchall()
-            finally:
-                cursor.close()
-        except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
-            if lost:  # as SQLAlchemy does for its own statements: drop this connection and the pool's older ones
-                connection.invalidate(error)
-                connection.engine.dispose(close=False)
-            raise DBAPIError.instance(
-                plan.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
-            ) from error
+        plan = self._plans.get(connection.dialect.name) or self._plan(connection.dialect)
+        fetched = _on_driver(connection, plan, _arguments(plan, params), many=False, fetch=True)
         if not plan.results:
             return [tuple(row) for row in fetched]
         rows = []
@@ -91,17 +70,85 @@ class HotSelect:
         return rows
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        compiled = _with_literals_inline(self.statement, dialect).compile(dialect=dialect)
-        if any(bind.expanding for bind in compiled.binds.values()):
-            raise ValueError("a hot select cannot take expanding (IN) parameters")
-        binds = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
-        processors = (column.type._cached_result_processor(dialect, None) for column in self.statement.selected_columns)
-        results = tuple((index, process) for index, process in enumerate(processors) if process is not None)
-        fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
-        positional = compiled.positiontup
-        plan = _Plan(compiled.string, tuple(positional) if positional is not None else None, binds, fixed, results)
+        plan = _compile(self.statement, dialect, self.statement.selected_columns)
         self._plans[dialect.name] = plan
         return plan
+
+
+class HotWrite:
+    """An INSERT, UPDATE or DELETE run on the driver: `run(session, params)` with one set of parameters, or a
+    list of them (one executemany). The engine's `before_cursor_execute` listeners hear of it first, so on
+    SQLite the writers' gate is taken as for any other write (storage.db). Statements whose columns have
+    defaults computed in Python are refused: only SQLAlchemy's own execution computes those."""
+
+    __slots__ = ("statement", "_plans")
+
+    def __init__(self, statement: Insert | Update | Delete) -> None:
+        self.statement = statement
+        self._plans: dict[str, _Plan] = {}
+
+    def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
+        connection = core(session)
+        plan = self._plans.get(connection.dialect.name) or self._plan(connection.dialect)
+        if isinstance(params, Mapping):
+            _on_driver(connection, plan, _arguments(plan, params), many=False, fetch=False)
+        elif params:
+            _on_driver(connection, plan, [_arguments(plan, each) for each in params], many=True, fetch=False)
+
+    def _plan(self, dialect: Dialect) -> _Plan:
+        compiled = self.statement.compile(dialect=dialect)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a hot write cannot compute column defaults")
+        plan = _compile(self.statement, dialect, ())
+        self._plans[dialect.name] = plan
+        return plan
+
+
+def _compile(statement: Any, dialect: Dialect, selected: Any) -> _Plan:
+    compiled = _with_literals_inline(statement, dialect).compile(dialect=dialect)
+    if any(bind.expanding for bind in compiled.binds.values()):
+        raise ValueError("a hot statement cannot take expanding (IN) parameters")
+    binds = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
+    processors = (column.type._cached_result_processor(dialect, None) for column in selected)
+    results = tuple((index, process) for index, process in enumerate(processors) if process is not None)
+    fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    positional = compiled.positiontup
+    return _Plan(compiled.string, tuple(positional) if positional is not None else None, binds, fixed, results)
+
+
+def _arguments(plan: _Plan, params: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+    given = {**plan.fixed, **params}
+    try:
+        values = {name: (process(given[name]) if process else given[name]) for name, process in plan.binds.items()}
+    except KeyError as missing:
+        raise ValueError(f"no value for the statement's parameter {missing}") from None
+    return [values[name] for name in plan.names] if plan.names is not None else values
+
+
+def _on_driver(connection: Connection, plan: _Plan, arguments: Any, *, many: bool, fetch: bool) -> list[Any]:
+    """Execute on the driver's connection: listeners told first, errors raised as SQLAlchemy's."""
+    dialect = connection.dialect
+    for listener in connection.dispatch.before_cursor_execute:
+        listener(connection, None, plan.sql, arguments, None, many)
+    driver = connection.connection.driver_connection
+    try:
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            if many:
+                cursor.executemany(plan.sql, arguments)
+            else:
+                cursor.execute(plan.sql, arguments)
+            return cursor.fetchall() if fetch else []
+        finally:
+            cursor.close()
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        if lost:  # as SQLAlchemy does for its own statements: drop this connection and the pool's older ones
+            connection.invalidate(error)
+            connection.engine.dispose(close=False)
+        raise DBAPIError.instance(
+            plan.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+        ) from error
 
 
 def _with_literals_inline(

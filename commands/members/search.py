@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from commands.members.fields import sort_key, tag_key, words
 from commands.members.parse import DirectoryQuery
 from storage.db import core
-from storage.hot import HotSelect
+from storage.hot import HotSelect, HotWrite
 from storage.models import Cohort, Facet, Member, MemberCount, MemberSortKey, MemberTerm, RoleGrant, member_facets
 
 PAGE_SIZE = 8
@@ -76,12 +76,14 @@ _STORED = HotSelect(
     )
 )
 # One term a row, as an executemany: a tuple IN list would be compiled anew for each call.
-_DELETE_TERM = delete(_TERMS).where(
-    _TERMS.c.member_id == _MEMBER_ID,
-    _TERMS.c.kind == bindparam("kind", type_=String),
-    _TERMS.c.term == bindparam("term", type_=String),
+_DELETE_TERM = HotWrite(
+    delete(_TERMS).where(
+        _TERMS.c.member_id == _MEMBER_ID,
+        _TERMS.c.kind == bindparam("kind", type_=String),
+        _TERMS.c.term == bindparam("term", type_=String),
+    )
 )
-_INSERT_TERMS = insert(_TERMS)
+_INSERT_TERMS = HotWrite(insert(_TERMS))
 _DELETE_SORT_KEY = delete(_SORT_KEYS).where(_SORT_KEYS.c.member_id == _MEMBER_ID)
 
 
@@ -115,14 +117,12 @@ def index_member(session: Session, member: Member) -> None:
             have.add((kind, term))
     stale = have - wanted
     if stale:
-        connection.execute(
-            _DELETE_TERM, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(stale)]
+        _DELETE_TERM.run(
+            session, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(stale)]
         )
     new = wanted - have
     if new:
-        connection.execute(
-            _INSERT_TERMS, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(new)]
-        )
+        _INSERT_TERMS.run(session, [{"member_id": member_id, "kind": kind, "term": term} for kind, term in sorted(new)])
     if member.erased_at is not None:
         if stored_key is not None:
             connection.execute(_DELETE_SORT_KEY, {"member_id": member_id})

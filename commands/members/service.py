@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Integer, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,7 +20,7 @@ from commands.common.errors import NotFound, UsageError
 from commands.members.fields import FieldValue
 from commands.members.parse import admin_usage, profile_usage
 from commands.members.search import RoleLine, Viewer, find_cohort, index_member
-from storage.db import core
+from storage.hot import HotWrite
 from storage.models import COUNTED_MEMBER_COLUMNS, AuditEntry, Cohort, Member, Reminder, RoleGrant
 
 if TYPE_CHECKING:
@@ -57,11 +57,27 @@ def apply_fields(session: Session, member: Member, values: list[FieldValue], now
         if "visible" in changes:
             member.visible_since = now if member.visible else None
     else:
-        core(session).execute(update(Member).where(Member.id == member.id).values(changes))
+        _member_update(tuple(sorted(changes))).run(
+            session, {"member_id": member.id, **{f"new_{column}": stored for column, stored in changes.items()}}
+        )
         for column, stored in changes.items():
             set_committed_value(member, column, stored)  # the row now holds it: nothing left to flush
     index_member(session, member)
     return list(changes)
+
+
+_MEMBER_UPDATES: dict[tuple[str, ...], HotWrite] = {}
+
+
+def _member_update(columns: tuple[str, ...]) -> HotWrite:
+    """UPDATE members SET <columns> WHERE id: compiled once per set of columns (a handful: the profile's fields)."""
+    statement = _MEMBER_UPDATES.get(columns)
+    if statement is None:
+        table = Member.__table__
+        values = {column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns}
+        statement = HotWrite(update(Member).where(Member.id == bindparam("member_id", type_=Integer)).values(values))
+        _MEMBER_UPDATES[columns] = statement
+    return statement
 
 
 def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime, zone: ZoneInfo) -> bool:

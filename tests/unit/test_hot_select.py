@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, delete, event, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.hot import HotSelect
-from storage.models import Member, RoleGrant
+from storage.db import deferred_begin
+from storage.hot import HotSelect, HotWrite
+from storage.models import Member, MemberTerm, RoleGrant
 
 WHEN = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 
@@ -96,5 +98,89 @@ class TestHotSelect:
 def _recorder(into: list[tuple[str, object]]) -> Callable[..., None]:
     def record(_connection: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
         into.append((statement, parameters))
+
+    return record
+
+
+class TestHotWrite:
+    def test_one_update_and_an_executemany_insert_and_delete(self, sessions: sessionmaker[Session]) -> None:
+        statements: list[tuple[str, bool]] = []
+        rename = HotWrite(
+            update(Member).where(Member.slack_id == bindparam("who")).values(name=bindparam("new_name", String))
+        )
+        add = HotWrite(insert(MemberTerm))
+        remove = HotWrite(delete(MemberTerm).where(MemberTerm.member_id == bindparam("member_id")))
+        with sessions.begin() as session:
+            event.listen(session.get_bind(), "before_cursor_execute", _many_recorder(statements))
+            ana = Member(slack_id="U0ANA", name="Ana")
+            session.add(ana)
+            session.flush()
+            rename.run(session, {"who": "U0ANA", "new_name": "Ana María"})
+            add.run(session, [{"member_id": ana.id, "kind": "w", "term": term} for term in ("ana", "maría")])
+            add.run(session, [])  # nothing to insert: no statement
+        with sessions() as session:
+            assert session.scalar(select(Member.name).where(Member.slack_id == "U0ANA")) == "Ana María"
+            assert sorted(session.scalars(select(MemberTerm.term))) == ["ana", "maría"]
+        with sessions.begin() as session:
+            remove.run(session, {"member_id": ana.id})
+        with sessions() as session:
+            assert session.scalars(select(MemberTerm)).all() == []
+        hot = [
+            (sql.split()[0], many)
+            for sql, many in statements
+            if sql.startswith(("UPDATE members SET name", "INSERT INTO member_terms"))
+        ]
+        assert hot == [("UPDATE", False), ("INSERT", True)]
+
+    def test_a_write_takes_sqlites_writers_gate_like_any_other(self, sessions: sessionmaker[Session]) -> None:
+        if sessions.kw["bind"].dialect.name != "sqlite":
+            pytest.skip("the writers' gate is SQLite's")
+        rename = HotWrite(update(Member).values(name=bindparam("new_name", String)))
+        with sessions.begin() as session:
+            session.add(Member(slack_id="U0ANA", name="Ana"))
+        gate_taken = threading.Event()
+        release = threading.Event()
+
+        def first_writer() -> None:
+            with deferred_begin(), sessions.begin() as session:
+                rename.run(session, {"new_name": "first"})
+                gate_taken.set()
+                release.wait(5)
+
+        thread = threading.Thread(target=first_writer)
+        thread.start()
+        assert gate_taken.wait(5)
+        second_done = threading.Event()
+
+        def second_writer() -> None:
+            with deferred_begin(), sessions.begin() as session:
+                rename.run(session, {"new_name": "second"})
+            second_done.set()
+
+        other = threading.Thread(target=second_writer)
+        other.start()
+        assert not second_done.wait(0.3)  # queued on the gate, not failing on SQLite's lock
+        release.set()
+        thread.join(5)
+        other.join(5)
+        assert second_done.is_set()
+        with sessions() as session:
+            assert session.scalar(select(Member.name)) == "second"
+
+    def test_columns_computed_in_python_are_refused(self, sessions: sessionmaker[Session]) -> None:
+        stamped = Table(
+            "stamped", MetaData(), Column("id", Integer, primary_key=True), Column("at", Integer, onupdate=len)
+        )
+        with sessions() as session, pytest.raises(ValueError, match="defaults"):
+            HotWrite(update(stamped).values(id=bindparam("new_id", Integer))).run(session, {"new_id": 1})
+
+    def test_a_missing_parameter_is_named(self, sessions: sessionmaker[Session]) -> None:
+        with sessions() as session, pytest.raises(ValueError, match="term"):
+            HotWrite(insert(MemberTerm)).run(session, {"member_id": 1, "kind": "w"})
+
+
+def _many_recorder(into: list[tuple[str, bool]]) -> Callable[..., None]:
+    def record(_connection: object, _cursor: object, statement: str, _params: object, _ctx: object, many: bool) -> None:
+        into.append((statement, many))
 
     return record
