@@ -140,9 +140,9 @@ def _digest(env: Mapping[str, str]) -> DigestSchedule | None:
 
 
 def default_request_slots(database_url: str) -> int:
-    """One on SQLite (its writers queue anyway); two on PostgreSQL, so that one request computes while another
-    waits for the database's answer over the network."""
-    return 2 if database_url.startswith("postgresql") else 1
+    """One on SQLite (its writers queue anyway); four on PostgreSQL, so that requests compute while others wait
+    for the database's answers (measured at 10 and 50 clients: 1, 2, 4 slots gave 124, 88, 77 ms for `/cba-book`)."""
+    return 4 if database_url.startswith("postgresql") else 1
 
 
 def _database_url(env: Mapping[str, str]) -> str:

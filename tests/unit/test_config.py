@@ -42,8 +42,8 @@ class TestLoadSettings:
         assert settings.waitlist_hold == timedelta(hours=2)
         assert settings.request_slots == 1
 
-    def test_request_slots_default_to_two_on_postgresql_and_can_be_set(self) -> None:
-        assert load_settings({"DATABASE_URL": "postgresql://u@db/cba"}).request_slots == 2
+    def test_request_slots_default_to_four_on_postgresql_and_can_be_set(self) -> None:
+        assert load_settings({"DATABASE_URL": "postgresql://u@db/cba"}).request_slots == 4
         assert load_settings({"DATABASE_URL": "postgresql://u@db/cba", "CBA_REQUEST_SLOTS": "4"}).request_slots == 4
         assert load_settings({"CBA_REQUEST_SLOTS": "3"}).request_slots == 3
 
