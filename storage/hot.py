@@ -90,6 +90,8 @@ class HotWrite:
     def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
         connection = core(session)
         plan = self._plans.get(connection.dialect.name) or self._plan(connection.dialect)
+        if not isinstance(params, Mapping) and len(params) == 1:
+            params = params[0]  # psycopg runs an executemany as a pipeline: three waits for one row
         if isinstance(params, Mapping):
             _on_driver(connection, plan, _arguments(plan, params), many=False, fetch=False)
         elif params:
