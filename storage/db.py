@@ -19,6 +19,7 @@ needs the details reads them from the driver's exception (`error.orig.diag`), wh
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -86,6 +87,7 @@ def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> E
         # the request pipeline runs that request once more (`is_lost_connection`).
         engine = create_engine(url, **kwargs)
         event.listen(engine, "handle_error", _terse_postgresql_error)
+        _begin_postgresql_lazily(engine)
         return engine
     if parsed.database in (None, "", ":memory:"):
         raise ValueError("use a SQLite file, not an in-memory database: the bot runs on several threads")
@@ -132,6 +134,51 @@ def _terse_postgresql_error(context: ExceptionContext) -> None:
     if wrapped is not None:
         kind = type(original)
         wrapped.args = (f"({kind.__module__}.{kind.__qualname__}) {terse}",)
+
+
+# A statement that may run outside a transaction with the same effect as inside one, under READ COMMITTED
+# (each statement sees what was committed when it starts, in a transaction or not): a plain read.
+_PLAIN_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_NOT_PLAIN = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b|\bpg_advisory|\bnextval\(", re.I)
+
+
+def _begin_postgresql_lazily(engine: Engine) -> None:
+    """Send BEGIN just before a transaction's first statement that is not a plain read, not before its first.
+
+    psycopg sends BEGIN as a round trip of its own, and COMMIT another: a request that only reads (most
+    answers) paid three round trips for one SELECT. Under READ COMMITTED, PostgreSQL's default and ours, a
+    plain SELECT sees the same rows in a transaction or out of one, so reads run in autocommit until a write,
+    a locking read (FOR UPDATE/SHARE), an advisory lock or anything else comes; BEGIN goes just before it
+    and the rest of the transaction runs inside. COMMIT is sent only when BEGIN was (psycopg skips it on an
+    idle connection). Connections asked for AUTOCOMMIT are left alone."""
+
+    @event.listens_for(engine, "begin")
+    def _defer_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        pooled = connection.connection  # its `info` lasts as long as the driver's connection
+        driver = pooled.driver_connection
+        if driver.autocommit and not pooled.info.get("cba_lazy_begin"):
+            return  # in autocommit by the engine's own settings (CREATE DATABASE and the like)
+        if not driver.autocommit:
+            driver.autocommit = True
+            pooled.info["cba_lazy_begin"] = True
+        connection.info["cba_begin_pending"] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_before_first_change(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not connection.info.get("cba_begin_pending"):
+            return
+        if _PLAIN_READ.match(statement) and not _NOT_PLAIN.search(statement):
+            return
+        connection.info["cba_begin_pending"] = False
+        connection.connection.driver_connection.execute("BEGIN")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(connection: Any) -> None:
+        if not connection.invalidated:  # (an invalidated Connection's `info` would try to reconnect)
+            connection.info.pop("cba_begin_pending", None)
 
 
 def _harden_sqlite(engine: Engine) -> None:
