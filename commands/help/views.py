@@ -54,7 +54,9 @@ def newcomer_blocks(hint: str) -> list[Block]:
     ]
 
 
+@lru_cache(maxsize=32)
 def help_text(roles: frozenset[str]) -> str:
+    """The help's text for a set of roles (the commands are fixed once the app is built: built once each)."""
     lines = ["*CBA Bot — what you can do*", _roles_line(roles)]
     for command in COMMANDS:
         for usage in _visible_usages(command, roles):
