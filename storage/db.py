@@ -117,8 +117,11 @@ def _hide_logged_rows() -> None:
 
 
 def _terse_postgresql_error(context: ExceptionContext) -> None:
+    terse_postgresql_error(context.original_exception, context.sqlalchemy_exception)
+
+
+def terse_postgresql_error(original: BaseException, wrapped: BaseException | None) -> None:
     """Rewrite a PostgreSQL error's message (and SQLAlchemy's wrapper of it) to name the failure only."""
-    original = context.original_exception
     diag = getattr(original, "diag", None)
     if diag is None:
         return
@@ -130,7 +133,6 @@ def _terse_postgresql_error(context: ExceptionContext) -> None:
     )
     terse = ", ".join(f"{name} {value}" for name, value in fields if value)
     original.args = (terse,)
-    wrapped = context.sqlalchemy_exception
     if wrapped is not None:
         kind = type(original)
         wrapped.args = (f"({kind.__module__}.{kind.__qualname__}) {terse}",)

@@ -7,7 +7,8 @@ compiled by SQLAlchemy for each dialect); only their execution is direct:
 
 - on the session's own connection, so inside the request's transaction (SQLite's deferred BEGIN included);
 - bind and result values converted by the columns' types (UTCDateTime, booleans and JSON on SQLite);
-- driver errors raised as SQLAlchemy's `DBAPIError`s, a lost connection invalidated, as everywhere else;
+- driver errors raised as SQLAlchemy's `DBAPIError`s, a lost connection invalidated, as everywhere else,
+  without parameter values or PostgreSQL's DETAIL (as the engine's own errors: storage.db);
 - `before_cursor_execute` listeners told of the statement (statement counts in tests and benches).
 
 HotWrite does the same for the few writes of a hot path (`/cba-profile set`): the engine's
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import ExternallyTraversible, replacement_traverse
 
-from storage.db import core
+from storage.db import core, terse_postgresql_error
 
 Processor = Callable[[Any], Any] | None
 
@@ -148,9 +149,18 @@ def _on_driver(connection: Connection, plan: _Plan, arguments: Any, *, many: boo
         if lost:  # as SQLAlchemy does for its own statements: drop this connection and the pool's older ones
             connection.invalidate(error)
             connection.engine.dispose(close=False)
-        raise DBAPIError.instance(
-            plan.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
-        ) from error
+        wrapped = DBAPIError.instance(
+            plan.sql,
+            arguments,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters,  # as the engine's own errors: no values
+            connection_invalidated=lost,
+            dialect=dialect,
+        )
+        if dialect.name == "postgresql":
+            terse_postgresql_error(error, wrapped)  # no "DETAIL: Key (…)=(…)", as the engine's handle_error
+        raise wrapped from error
 
 
 def _with_literals_inline(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, delete, event, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import deferred_begin
@@ -184,3 +184,21 @@ def _many_recorder(into: list[tuple[str, bool]]) -> Callable[..., None]:
         into.append((statement, many))
 
     return record
+
+
+def test_a_hot_statements_error_names_the_failure_without_the_data(sessions: sessionmaker[Session]) -> None:
+    """As the engine's own errors (tests/unit/test_storage.py): hidden parameters, no PostgreSQL DETAIL."""
+    add = HotWrite(insert(MemberTerm))
+    with sessions.begin() as session:
+        member = Member(slack_id="U0SECRETID", name="Sam Secret")
+        session.add(member)
+        session.flush()
+        add.run(session, {"member_id": member.id, "kind": "w", "term": "secretterm"})
+    with pytest.raises(IntegrityError) as raised, sessions.begin() as session:
+        add.run(session, {"member_id": member.id, "kind": "w", "term": "secretterm"})
+    message = str(raised.value)
+    assert "secretterm" not in message
+    assert "hidden" in message
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        assert "SQLSTATE 23505" in message
+        assert "secretterm" in raised.value.orig.diag.message_detail  # type: ignore[union-attr]
