@@ -425,7 +425,7 @@ def main() -> None:
 def _pinning(wanted: bool) -> set[int] | None:
     """Each server on one CPU, the load generator and the fake Slack on the others (None: no pinning).
 
-    As one would deploy a CPython server (README, Deployment): its threads take turns on one interpreter, and
+    As one would deploy a CPython server (README, "CPUs"): its threads take turns on one interpreter, and
     spread over several CPUs each hand-off wakes a thread on another CPU with cold caches (measured on this
     bench's machine: 0.7 ms more CPU per request). Pinned, the load generator also stops competing with the
     server for its CPU. Both apps get the same CPU; their rounds alternate, never overlap."""

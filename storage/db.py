@@ -158,14 +158,14 @@ def _begin_postgresql_lazily(engine: Engine) -> None:
     def _defer_begin(connection: Any) -> None:
         if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return
-        pooled = connection.connection  # its `info` lasts as long as the driver's connection
-        driver = pooled.driver_connection
-        if driver.autocommit and not pooled.info.get("cba_lazy_begin"):
+        info = connection.info  # the driver connection's: it outlives this checkout
+        driver = connection.connection.driver_connection
+        if driver.autocommit and not info.get("cba_lazy_begin"):
             return  # in autocommit by the engine's own settings (CREATE DATABASE and the like)
         if not driver.autocommit:
             driver.autocommit = True
-            pooled.info["cba_lazy_begin"] = True
-        connection.info["cba_begin_pending"] = True
+            info["cba_lazy_begin"] = True
+        info["cba_begin_pending"] = True
 
     @event.listens_for(engine, "before_cursor_execute")
     def _begin_before_first_change(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:

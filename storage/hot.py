@@ -99,9 +99,6 @@ class HotWrite:
             _on_driver(connection, plan, [_arguments(plan, each) for each in params], many=True, fetch=False)
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        compiled = self.statement.compile(dialect=dialect)
-        if compiled.insert_prefetch or compiled.update_prefetch:
-            raise ValueError("a hot write cannot compute column defaults")
         plan = _compile(self.statement, dialect, ())
         self._plans[dialect.name] = plan
         return plan
@@ -111,6 +108,8 @@ def _compile(statement: Any, dialect: Dialect, selected: Any) -> _Plan:
     compiled = _with_literals_inline(statement, dialect).compile(dialect=dialect)
     if any(bind.expanding for bind in compiled.binds.values()):
         raise ValueError("a hot statement cannot take expanding (IN) parameters")
+    if compiled.insert_prefetch or compiled.update_prefetch:  # (a SELECT has neither)
+        raise ValueError("a hot statement cannot compute column defaults")
     binds = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
     processors = (column.type._cached_result_processor(dialect, None) for column in selected)
     results = tuple((index, process) for index, process in enumerate(processors) if process is not None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -66,18 +67,12 @@ def apply_fields(session: Session, member: Member, values: list[FieldValue], now
     return list(changes)
 
 
-_MEMBER_UPDATES: dict[tuple[str, ...], HotWrite] = {}
-
-
+@lru_cache(maxsize=64)
 def _member_update(columns: tuple[str, ...]) -> HotWrite:
     """UPDATE members SET <columns> WHERE id: compiled once per set of columns (a handful: the profile's fields)."""
-    statement = _MEMBER_UPDATES.get(columns)
-    if statement is None:
-        table = Member.__table__
-        values = {column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns}
-        statement = HotWrite(update(Member).where(Member.id == bindparam("member_id", type_=Integer)).values(values))
-        _MEMBER_UPDATES[columns] = statement
-    return statement
+    table = Member.__table__
+    values = {column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns}
+    return HotWrite(update(Member).where(Member.id == bindparam("member_id", type_=Integer)).values(values))
 
 
 def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime, zone: ZoneInfo) -> bool:
