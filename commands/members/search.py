@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -99,15 +101,67 @@ def _upsert_sort_key(insert_for: Any) -> Any:
 _UPSERT_SORT_KEY = {"postgresql": _upsert_sort_key(postgresql_insert), "sqlite": _upsert_sort_key(sqlite_insert)}
 
 
+def _sync_on_postgresql() -> HotWrite:
+    """PostgreSQL: a listed member's terms and sort row made what their profile gives, in one statement.
+
+    The terms come as two arrays (kinds, terms); the stale ones are deleted, the missing ones inserted (present
+    ones conflict and are skipped) and the sort row upserted only when it differs. One round trip instead of
+    three (read, delete, insert). The statement sees the rows committed before it started; callers have
+    written the member's row first, so a concurrent change of the same member has committed by then."""
+    wanted = (
+        func.unnest(bindparam("kinds", type_=ARRAY(String)), bindparam("terms", type_=ARRAY(String)))
+        .table_valued("kind", "term")
+        .render_derived(name="wanted")
+    )
+    stale = delete(_TERMS).where(
+        _TERMS.c.member_id == _MEMBER_ID,
+        ~exists().where(wanted.c.kind == _TERMS.c.kind, wanted.c.term == _TERMS.c.term),
+    )
+    sort_row = postgresql_insert(_SORT_KEYS).values(
+        member_id=_MEMBER_ID,
+        sort_key=bindparam("sort_key", type_=String),
+        visible=bindparam("visible", type_=Boolean),
+    )
+    changed = (_SORT_KEYS.c.sort_key != sort_row.excluded.sort_key) | (
+        _SORT_KEYS.c.visible != sort_row.excluded.visible
+    )
+    sort_row = sort_row.on_conflict_do_update(
+        index_elements=[_SORT_KEYS.c.member_id],
+        set_={"sort_key": sort_row.excluded.sort_key, "visible": sort_row.excluded.visible},
+        where=changed,
+    )
+    missing = postgresql_insert(_TERMS).from_select(
+        ["member_id", "kind", "term"], select(_MEMBER_ID, wanted.c.kind, wanted.c.term)
+    )
+    return HotWrite(missing.on_conflict_do_nothing().add_cte(stale.cte("stale")).add_cte(sort_row.cte("sort_row")))
+
+
+_SYNC_ON_POSTGRESQL = _sync_on_postgresql()
+
+
 def index_member(session: Session, member: Member) -> None:
     """Bring a member's search rows up to date with their profile (call after every profile change).
 
-    One flush (the member's row and its counts first), then only the difference: the stored terms and sort
-    row read as tuples in one statement, the vanished terms deleted in one statement, the new ones inserted in
-    one executemany, and the sort row written only when it changed."""
+    One flush (the member's row and its counts first), then only the difference. On PostgreSQL a listed
+    member's rows are synced in one statement (_sync_on_postgresql). Otherwise the stored terms and sort row
+    are read as tuples in one statement, the vanished terms deleted, the new ones inserted in one
+    executemany, and the sort row written only when it changed."""
     connection = core(session)  # flushes the member's row first
     member_id = member.id
     wanted = member_terms(member)
+    if connection.dialect.name == "postgresql" and member.erased_at is None:
+        ordered = sorted(wanted)
+        _SYNC_ON_POSTGRESQL.run(
+            session,
+            {
+                "member_id": member_id,
+                "kinds": [kind for kind, _ in ordered],
+                "terms": [term for _, term in ordered],
+                "sort_key": sort_key(member.name),
+                "visible": bool(member.visible),
+            },
+        )
+        return
     have: set[tuple[str, str]] = set()
     stored_key: tuple[bool, str] | None = None
     for kind, term in _STORED.rows(session, {"member_id": member_id}):
