@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Update,
     and_,
     bindparam,
     case,
@@ -32,11 +33,14 @@ from sqlalchemy import (
     select,
     true,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from commands.members.fields import sort_key, tag_key, words
 from commands.members.parse import DirectoryQuery
@@ -101,13 +105,31 @@ def _upsert_sort_key(insert_for: Any) -> Any:
 _UPSERT_SORT_KEY = {"postgresql": _upsert_sort_key(postgresql_insert), "sqlite": _upsert_sort_key(sqlite_insert)}
 
 
-def _sync_on_postgresql() -> HotWrite:
+def _member_columns_update(columns: tuple[str, ...]) -> Update:
+    """UPDATE members SET <columns> WHERE id, the values as parameters `new_<column>`."""
+    table = cast(Table, Member.__table__)
+    values = {column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns}
+    return update(table).where(table.c.id == _MEMBER_ID).values(values)
+
+
+@lru_cache(maxsize=64)
+def _hot_member_update(columns: tuple[str, ...]) -> HotWrite:
+    """Compiled once per set of columns (a handful: the profile's fields)."""
+    return HotWrite(_member_columns_update(columns))
+
+
+@lru_cache(maxsize=64)
+def _sync_on_postgresql(columns: tuple[str, ...]) -> HotWrite:
     """PostgreSQL: a listed member's terms and sort row made what their profile gives, in one statement.
 
     The terms come as two arrays (kinds, terms); the stale ones are deleted, the missing ones inserted (present
-    ones conflict and are skipped) and the sort row upserted only when it differs. One round trip instead of
-    three (read, delete, insert). The statement sees the rows committed before it started; callers have
-    written the member's row first, so a concurrent change of the same member has committed by then."""
+    ones conflict and are skipped) and the sort row upserted only when it differs. `columns` of the member's
+    row are updated in the same statement. One round trip instead of four (update, read, delete, insert).
+
+    The statement's parts see the rows committed before it started. Two concurrent changes of one member's
+    profile are not serialised here; neither were they when these were separate statements: each computes
+    its terms from the profile it read before its write, so the last to write may store terms of a field the
+    other changed (until the next change of that profile). Locking the row at the read would serialise them."""
     wanted = (
         func.unnest(bindparam("kinds", type_=ARRAY(String)), bindparam("terms", type_=ARRAY(String)))
         .table_valued("kind", "term")
@@ -133,35 +155,57 @@ def _sync_on_postgresql() -> HotWrite:
     missing = postgresql_insert(_TERMS).from_select(
         ["member_id", "kind", "term"], select(_MEMBER_ID, wanted.c.kind, wanted.c.term)
     )
-    return HotWrite(missing.on_conflict_do_nothing().add_cte(stale.cte("stale")).add_cte(sort_row.cte("sort_row")))
+    statement = missing.on_conflict_do_nothing().add_cte(stale.cte("stale")).add_cte(sort_row.cte("sort_row"))
+    if columns:
+        statement = statement.add_cte(_member_columns_update(columns).cte("member_row"))
+    return HotWrite(statement)
 
 
-_SYNC_ON_POSTGRESQL = _sync_on_postgresql()
+def update_and_index(session: Session, member: Member, changes: dict[str, Any]) -> None:
+    """Write `changes` (column: value) to the member's row and bring their search rows up to date.
+
+    For columns the ORM need not see (no counts depend on them): the member object is told the row holds the
+    values, so nothing is left to flush. On PostgreSQL, one statement does both."""
+    columns = tuple(sorted(changes))
+    params = {"member_id": member.id, **{f"new_{column}": value for column, value in changes.items()}}
+    for column, value in changes.items():
+        set_committed_value(member, column, value)
+    connection = core(session)  # flushes anything else pending first
+    if _in_one_statement(connection, member):
+        _sync_on_postgresql(columns).run(session, {**params, **_sync_params(member)})
+    else:
+        _hot_member_update(columns).run(session, params)
+        _index_by_difference(session, connection, member)
 
 
 def index_member(session: Session, member: Member) -> None:
-    """Bring a member's search rows up to date with their profile (call after every profile change).
+    """Bring a member's search rows up to date with their profile (call after every profile change)."""
+    connection = core(session)  # flushes the member's row and its counts first
+    if _in_one_statement(connection, member):
+        _sync_on_postgresql(()).run(session, {"member_id": member.id, **_sync_params(member)})
+    else:
+        _index_by_difference(session, connection, member)
 
-    One flush (the member's row and its counts first), then only the difference. On PostgreSQL a listed
-    member's rows are synced in one statement (_sync_on_postgresql). Otherwise the stored terms and sort row
-    are read as tuples in one statement, the vanished terms deleted, the new ones inserted in one
-    executemany, and the sort row written only when it changed."""
-    connection = core(session)  # flushes the member's row first
+
+def _in_one_statement(connection: Connection, member: Member) -> bool:
+    return connection.dialect.name == "postgresql" and member.erased_at is None
+
+
+def _sync_params(member: Member) -> dict[str, Any]:
+    ordered = sorted(member_terms(member))
+    return {
+        "kinds": [kind for kind, _ in ordered],
+        "terms": [term for _, term in ordered],
+        "sort_key": sort_key(member.name),
+        "visible": bool(member.visible),
+    }
+
+
+def _index_by_difference(session: Session, connection: Connection, member: Member) -> None:
+    """The stored terms and sort row read as tuples in one statement, then only the difference: the vanished
+    terms deleted, the new ones inserted in one executemany, the sort row written only when it changed."""
     member_id = member.id
     wanted = member_terms(member)
-    if connection.dialect.name == "postgresql" and member.erased_at is None:
-        ordered = sorted(wanted)
-        _SYNC_ON_POSTGRESQL.run(
-            session,
-            {
-                "member_id": member_id,
-                "kinds": [kind for kind, _ in ordered],
-                "terms": [term for _, term in ordered],
-                "sort_key": sort_key(member.name),
-                "visible": bool(member.visible),
-            },
-        )
-        return
     have: set[tuple[str, str]] = set()
     stored_key: tuple[bool, str] | None = None
     for kind, term in _STORED.rows(session, {"member_id": member_id}):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.kernel.erasure import Erasure
 from bot.kernel.settings import Settings
@@ -20,8 +18,7 @@ from commands.common.audit import audit
 from commands.common.errors import NotFound, UsageError
 from commands.members.fields import FieldValue
 from commands.members.parse import admin_usage, profile_usage
-from commands.members.search import RoleLine, Viewer, find_cohort, index_member
-from storage.hot import HotWrite
+from commands.members.search import RoleLine, Viewer, find_cohort, index_member, update_and_index
 from storage.models import COUNTED_MEMBER_COLUMNS, AuditEntry, Cohort, Member, Reminder, RoleGrant
 
 if TYPE_CHECKING:
@@ -43,7 +40,8 @@ def apply_fields(session: Session, member: Member, values: list[FieldValue], now
 
     A change to what the directory counts (visibility, country) goes through the ORM, whose flush keeps the
     member counts (storage.models). Any other field is written with one Core UPDATE: the ORM's unit of work
-    cost `/cba-profile set region` a quarter of its CPU for one column."""
+    cost `/cba-profile set region` a quarter of its CPU for one column (on PostgreSQL, the UPDATE and the
+    re-indexing are one statement: search.update_and_index)."""
     changes = {
         column: stored
         for value in values
@@ -52,27 +50,15 @@ def apply_fields(session: Session, member: Member, values: list[FieldValue], now
     }
     if not changes:
         return []
-    if changes.keys() & COUNTED_MEMBER_COLUMNS:
-        for column, stored in changes.items():
-            setattr(member, column, stored)
-        if "visible" in changes:
-            member.visible_since = now if member.visible else None
-    else:
-        _member_update(tuple(sorted(changes))).run(
-            session, {"member_id": member.id, **{f"new_{column}": stored for column, stored in changes.items()}}
-        )
-        for column, stored in changes.items():
-            set_committed_value(member, column, stored)  # the row now holds it: nothing left to flush
+    if not changes.keys() & COUNTED_MEMBER_COLUMNS:
+        update_and_index(session, member, changes)
+        return list(changes)
+    for column, stored in changes.items():
+        setattr(member, column, stored)
+    if "visible" in changes:
+        member.visible_since = now if member.visible else None
     index_member(session, member)
     return list(changes)
-
-
-@lru_cache(maxsize=64)
-def _member_update(columns: tuple[str, ...]) -> HotWrite:
-    """UPDATE members SET <columns> WHERE id: compiled once per set of columns (a handful: the profile's fields)."""
-    table = Member.__table__
-    values = {column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns}
-    return HotWrite(update(Member).where(Member.id == bindparam("member_id", type_=Integer)).values(values))
 
 
 def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime, zone: ZoneInfo) -> bool:

@@ -9,8 +9,17 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from commands.members.parse import parse_directory
-from commands.members.search import COUNT_CAP, PAGE_SIZE, Viewer, counts, index_member, member_terms, search
-from storage.models import MemberSortKey, MemberTerm
+from commands.members.search import (
+    COUNT_CAP,
+    PAGE_SIZE,
+    Viewer,
+    counts,
+    index_member,
+    member_terms,
+    search,
+    update_and_index,
+)
+from storage.models import Member, MemberSortKey, MemberTerm
 from tests.factories import make_cohort
 from tests.factories_members import make_profile
 
@@ -132,6 +141,35 @@ class TestSearch:
         index_member(session, member)
         assert list(session.scalars(select(MemberTerm).where(MemberTerm.member_id == member.id))) == []
         assert session.scalar(select(MemberSortKey.member_id).where(MemberSortKey.member_id == member.id)) is None
+
+    def test_a_profile_field_is_written_and_indexed_together(self, session: Session) -> None:
+        me = seed(session)
+        member = make_profile(session, "U0X", "Xavier", region="Tuscany", organisation="Agri Hub")
+        executed: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            executed.append(statement.split()[0].upper())
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            update_and_index(session, member, {"region": "Upper Bavaria", "organisation": "Agri Hub North"})
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        # PostgreSQL: the row, the terms and the sort row in one statement; SQLite: the update, then the diff.
+        if engine.dialect.name == "postgresql":
+            assert executed == ["WITH"]
+        else:
+            assert executed == ["UPDATE", "SELECT", "DELETE", "INSERT"]
+        session.commit()
+        session.expire_all()
+        stored = session.get(Member, member.id)
+        assert stored is not None and (stored.region, stored.organisation) == ("Upper Bavaria", "Agri Hub North")
+        assert names(session, "bavaria", me) == names(session, "north", me) == ["Xavier"]
+        assert names(session, "tuscany", me) == []
+        assert set(
+            session.execute(select(MemberTerm.kind, MemberTerm.term).where(MemberTerm.member_id == member.id))
+        ) == member_terms(stored)
 
     def test_more_matches_than_counted_are_paged_in_order(self, session: Session) -> None:
         me = seed(session)
