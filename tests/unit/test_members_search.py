@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from commands.members.parse import parse_directory
@@ -116,7 +117,7 @@ class TestSearch:
         engine = session.get_bind()
         postgresql = engine.dialect.name == "postgresql"
         # PostgreSQL: each row's xmin names the transaction that last wrote it (xid is cast via text).
-        versions = text(
+        versions = sql(
             "SELECT CAST(CAST(xmin AS TEXT) AS BIGINT) FROM member_terms WHERE member_id = :m UNION ALL "
             "SELECT CAST(CAST(xmin AS TEXT) AS BIGINT) FROM member_sort_keys WHERE member_id = :m"
         )
@@ -164,7 +165,8 @@ class TestSearch:
         session.commit()
         session.expire_all()
         stored = session.get(Member, member.id)
-        assert stored is not None and (stored.region, stored.organisation) == ("Upper Bavaria", "Agri Hub North")
+        assert stored is not None
+        assert (stored.region, stored.organisation) == ("Upper Bavaria", "Agri Hub North")
         assert names(session, "bavaria", me) == names(session, "north", me) == ["Xavier"]
         assert names(session, "tuscany", me) == []
         assert set(
