@@ -65,8 +65,7 @@ class CommandOptions:
     whole_member: bool = False
     # True for the command texts that write. On SQLite their transaction then begins with the write lock: a
     # deferred one that writes after another writer committed must run again from the start (measured: 731
-    # of 800 `/cba-profile set` at 8 threads, doubling their CPU). With `whole_member`, the caller's row is
-    # then also read locked (Actor.locked_member): a change of one's own profile, in the same round trip.
+    # of 800 `/cba-profile set` at 8 threads, doubling their CPU).
     writes: Callable[[str], bool] | None = None
 
 

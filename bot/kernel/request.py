@@ -204,13 +204,10 @@ def _open_turn(
     *,
     members_only: bool = True,
     whole_member: bool = False,
-    lock_member: bool = False,
 ) -> Turn:
     """The turn of a command, button or form: a caller with no role is refused unless not `members_only`."""
     organisers = deps.settings.organisers
-    actor = load_caller(
-        session, caller_id(body), organisers, members_only=members_only, whole_member=whole_member, lock=lock_member
-    )
+    actor = load_caller(session, caller_id(body), organisers, members_only=members_only, whole_member=whole_member)
     return Turn(deps, session, actor, body, client, deps.clock(), ack, log)
 
 
@@ -265,8 +262,6 @@ def _command_listener(
     def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         started = time.monotonic()
         clean_request(body)
-        text = str(body.get("text") or "")
-        writes = options.writes is not None and options.writes(text)
 
         def work(session: Session) -> tuple[Turn, Reply | None]:
             turn = _open_turn(
@@ -277,7 +272,6 @@ def _command_listener(
                 ack,
                 members_only=command_spec.members_only,
                 whole_member=options.whole_member,
-                lock_member=options.whole_member and writes,
             )
             if turn.actor.roles and str(body.get("text") or "").strip().lower() in HELP_WORDS:
                 return turn, Reply(command_spec.usage_text(turn.actor.roles))
@@ -291,8 +285,9 @@ def _command_listener(
         turn: Turn | None = None
         reply: Reply | None = None
         outcome = "answered"
+        text = str(body.get("text") or "")
         try:
-            turn, reply = transact(deps, work, writes=writes)
+            turn, reply = transact(deps, work, writes=options.writes is not None and options.writes(text))
         except CbaError as exc:
             reply, turn, outcome = Reply(exc.user_text()), None, "refused"
         except Exception:

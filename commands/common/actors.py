@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from commands.common.errors import NotPermitted, NotRegistered
 from storage.hot import HotSelect
@@ -18,16 +18,15 @@ class Actor:
     (19 columns) cost /cba-help about 15 % of its CPU. `Actor(member, roles)` wraps a loaded row.
     """
 
-    __slots__ = ("roles", "slack_id", "tz", "_member", "_member_id", "_session", "_locked")
+    __slots__ = ("roles", "slack_id", "tz", "_member", "_member_id", "_session")
 
-    def __init__(self, member: Member, roles: frozenset[str], *, locked: bool = False) -> None:
+    def __init__(self, member: Member, roles: frozenset[str]) -> None:
         self.roles = roles
         self.slack_id = member.slack_id or ""
         self.tz = member.tz
         self._member: Member | None = member
         self._member_id = 0
         self._session: Session | None = None
-        self._locked = locked
 
     @classmethod
     def of_row(cls, session: Session, slack_id: str, member_id: int, tz: str | None, roles: frozenset[str]) -> Actor:
@@ -35,7 +34,6 @@ class Actor:
         actor = cls.__new__(cls)
         actor.roles, actor.slack_id, actor.tz = roles, slack_id, tz
         actor._member, actor._member_id, actor._session = None, member_id, session
-        actor._locked = False
         return actor
 
     @property
@@ -52,22 +50,6 @@ class Actor:
                 raise LookupError(f"member #{self._member_id} is gone")
             self._member = member
         return self._member
-
-    def locked_member(self) -> Member:
-        """The member's row read afresh and locked until the transaction ends, for a change of the profile.
-
-        Two concurrent changes of one profile then take turns, and the second sees the first's values: each
-        re-indexes the directory from the whole profile it read (PostgreSQL: FOR NO KEY UPDATE, which leaves
-        rows that only refer to the member free; SQLite's writers take turns anyway). Free when the turn
-        loaded the row locked (a command registered with `whole_member` and `writes`)."""
-        if not self._locked:
-            member = self.member
-            session = self._session or object_session(member)
-            assert session is not None, "a stored member belongs to the request's session"
-            session.flush()  # (a refresh would drop pending changes)
-            session.refresh(member, with_for_update={"key_share": True})
-            self._locked = True
-        return self.member
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
@@ -120,21 +102,12 @@ _WHOLE_CALLER = (
     .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
     .where(Member.slack_id == bindparam("slack_id"))
 )
-# The member's row only: their role grants stay free (and PostgreSQL cannot lock an outer join's null side).
-_WHOLE_CALLER_LOCKED = _WHOLE_CALLER.with_for_update(of=Member, key_share=True)
 
 
 def load_actor(
-    session: Session,
-    slack_id: str,
-    organisers: frozenset[str],
-    *,
-    create: bool = True,
-    whole_member: bool = False,
-    lock: bool = False,
+    session: Session, slack_id: str, organisers: frozenset[str], *, create: bool = True, whole_member: bool = False
 ) -> Actor:
-    """The caller and their roles in one query (with their ORM row if `whole_member`, locked if `lock`:
-    see Actor.locked_member).
+    """The caller and their roles in one query (with their ORM row if `whole_member`).
 
     A first-time caller of a command gets a member row; for events (`create=False`) an unknown
     author stays a transient, unsaved Member, so chatter in a channel stores nobody.
@@ -144,10 +117,10 @@ def load_actor(
         return Actor(Member(name="Slack"), frozenset())
     params = {"slack_id": slack_id}
     if whole_member:
-        loaded = session.execute(_WHOLE_CALLER_LOCKED if lock else _WHOLE_CALLER, params).all()
+        loaded = session.execute(_WHOLE_CALLER, params).all()
         roles = _with_organiser({role for _member, role in loaded if role}, slack_id, organisers)
         if loaded:
-            return Actor(loaded[0][0], roles, locked=lock)
+            return Actor(loaded[0][0], roles)
     else:
         rows = _CALLER.rows(session, params)
         roles = _with_organiser({role for _id, _tz, role in rows if role}, slack_id, organisers)
@@ -187,14 +160,13 @@ def load_caller(
     *,
     members_only: bool = True,
     whole_member: bool = False,
-    lock: bool = False,
 ) -> Actor:
     """The caller of a command, button or form (SPEC 3, Membership).
 
     A caller with no role is refused with whom to ask when `members_only` (everything but /cba-help), and
     is never stored. An organiser by configuration who has no member row yet gets one on their first call.
     """
-    actor = load_actor(session, slack_id, organisers, create=False, whole_member=whole_member, lock=lock)
+    actor = load_actor(session, slack_id, organisers, create=False, whole_member=whole_member)
     if not actor.roles:
         if members_only:
             raise NotRegistered(organisers_to_ask(session, organisers))

@@ -130,25 +130,24 @@ def profile_submitted(turn: Turn) -> ViewResult:
     typed = views.modal_values(turn.body.get("view") or {})
     if not turn.actor.has("alumni"):
         typed.pop("capacity", None)  # (the form shows it to alumni only)
-    member = turn.actor.locked_member()  # a concurrent change of this profile waits for this one
     values, errors = [], {}
     for field in FIELDS:
         if field not in typed:
             continue
         try:
             value = check_field(field, typed[field])
-            service.check_absence_ahead(member, value, turn.now, turn.zone())
+            service.check_absence_ahead(turn.actor.member, value, turn.now, turn.zone())
             values.append(value)
         except ValueError as exc:
             message = str(exc)
             errors[views.ERROR_BLOCK.get(field, field)] = message[:1].upper() + message[1:] + "."
     if errors:
         raise FieldErrors(errors)
-    changed = service.apply_fields(turn.session, member, values, turn.now)
+    changed = service.apply_fields(turn.session, turn.actor.member, values, turn.now)
     if HOME_FIELDS.intersection(changed):
-        _refresh_home(turn, member)
+        _refresh_home(turn, turn.actor.member)
     text = ":white_check_mark: Your profile is saved." if changed else "Your profile is unchanged."
-    if changed and member.visible:
+    if changed and turn.actor.member.visible:
         text += " It appears in the directory (`/cba-profile set visible no` hides it)."
     elif changed:
         text += " It is hidden from the directory until you tick “Show my profile in the directory”."

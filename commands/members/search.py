@@ -126,10 +126,10 @@ def _sync_on_postgresql(columns: tuple[str, ...]) -> HotWrite:
     ones conflict and are skipped) and the sort row upserted only when it differs. `columns` of the member's
     row are updated in the same statement. One round trip instead of four (update, read, delete, insert).
 
-    The statement's parts see the rows committed before it started. A member's own changes (the command and
-    the form) read their row locked first (Actor.locked_member): a concurrent change of the same profile has
-    committed by then, and the terms computed here come from the whole current profile. Other writers (an
-    organiser's change, Slack's profile sync, a roster import) do not lock yet."""
+    The statement's parts see the rows committed before it started. Two concurrent changes of one member's
+    profile are not serialised here; neither were they when these were separate statements: each computes
+    its terms from the profile it read before its write, so the last to write may store terms of a field the
+    other changed (until the next change of that profile). Locking the row at the read would serialise them."""
     wanted = (
         func.unnest(bindparam("kinds", type_=ARRAY(String)), bindparam("terms", type_=ARRAY(String)))
         .table_valued("kind", "term")

@@ -64,12 +64,11 @@ def apply_fields(session: Session, member: Member, values: list[FieldValue], now
 def set_field(session: Session, actor: Actor, value: FieldValue, now: datetime, zone: ZoneInfo) -> bool:
     if value.column == "question_capacity":
         actor.require("alumni", action="set how many questions are routed to you (only alumni get them)")
-    member = actor.locked_member()
     try:
-        check_absence_ahead(member, value, now, zone)
+        check_absence_ahead(actor.member, value, now, zone)
     except ValueError as exc:
         raise UsageError(f"Not changed: {exc}.", usage=profile_usage()) from None
-    return bool(apply_fields(session, member, [value], now))
+    return bool(apply_fields(session, actor.member, [value], now))
 
 
 def check_absence_ahead(member: Member, value: FieldValue, now: datetime, zone: ZoneInfo) -> None:
