@@ -94,11 +94,18 @@ _DELETE_SORT_KEY = delete(_SORT_KEYS).where(_SORT_KEYS.c.member_id == _MEMBER_ID
 
 
 def _upsert_sort_key(insert_for: Any) -> Any:
-    """Insert the member's sort row, or update it (a concurrent transaction may have inserted it meanwhile)."""
-    statement = insert_for(_SORT_KEYS)  # the values come as parameters: member_id, sort_key, visible
+    """Insert the member's sort row, or update it when it differs (the row may exist already, or a concurrent
+    transaction may have inserted it meanwhile). Parameters: member_id, sort_key, visible."""
+    statement = insert_for(_SORT_KEYS).values(
+        member_id=_MEMBER_ID,
+        sort_key=bindparam("sort_key", type_=String),
+        visible=bindparam("visible", type_=Boolean),
+    )
     excluded = statement.excluded
     return statement.on_conflict_do_update(
-        index_elements=[_SORT_KEYS.c.member_id], set_={"sort_key": excluded.sort_key, "visible": excluded.visible}
+        index_elements=[_SORT_KEYS.c.member_id],
+        set_={"sort_key": excluded.sort_key, "visible": excluded.visible},
+        where=(_SORT_KEYS.c.sort_key != excluded.sort_key) | (_SORT_KEYS.c.visible != excluded.visible),
     )
 
 
@@ -139,19 +146,7 @@ def _sync_on_postgresql(columns: tuple[str, ...]) -> HotWrite:
         _TERMS.c.member_id == _MEMBER_ID,
         ~exists().where(wanted.c.kind == _TERMS.c.kind, wanted.c.term == _TERMS.c.term),
     )
-    sort_row = postgresql_insert(_SORT_KEYS).values(
-        member_id=_MEMBER_ID,
-        sort_key=bindparam("sort_key", type_=String),
-        visible=bindparam("visible", type_=Boolean),
-    )
-    changed = (_SORT_KEYS.c.sort_key != sort_row.excluded.sort_key) | (
-        _SORT_KEYS.c.visible != sort_row.excluded.visible
-    )
-    sort_row = sort_row.on_conflict_do_update(
-        index_elements=[_SORT_KEYS.c.member_id],
-        set_={"sort_key": sort_row.excluded.sort_key, "visible": sort_row.excluded.visible},
-        where=changed,
-    )
+    sort_row = _UPSERT_SORT_KEY["postgresql"]
     missing = postgresql_insert(_TERMS).from_select(
         ["member_id", "kind", "term"], select(_MEMBER_ID, wanted.c.kind, wanted.c.term)
     )
