@@ -22,15 +22,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from waitress import wasyncore
 
 from bot.app import Bot
 from bot.console import slack_payloads as payloads
 from bot.console.fakeslack import FakeSlack
 from bot.kernel.admission import Admission
-from bot.server import MAX_BODY_BYTES, SlackWsgiApp, make_server
+from bot.server import MAX_BODY_BYTES, SlackWsgiApp
 from tests.conftest import SIGNING_SECRET
 from tests.factories import database_snapshot
+from tests.http_server import RunningServer
 
 MALFORMED: dict[str, bytes] = {
     "open brace": b"{",
@@ -43,22 +43,11 @@ MALFORMED: dict[str, bytes] = {
 class Server:
     def __init__(self, bot: Bot, *, admission: Admission | None = None) -> None:
         app = SlackWsgiApp(bot.app, bot.deps.sessions, signing_secret=SIGNING_SECRET, admission=admission)
-        self._server = make_server(app, host="127.0.0.1", port=0, threads=4)
-        self.port = int(self._server.effective_port)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
+        self._running = RunningServer(app, threads=4)
+        self.port = self._running.port
 
     def close(self) -> None:
-        # Close every socket from the server's own loop thread (closing them from here could pull a
-        # descriptor from under its select()); an empty map ends the loop.
-        server = self._server
-        try:
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        except OSError:
-            # The trigger's descriptor is gone: the loop has closed its map already (seen once in CI).
-            wasyncore.close_all(server._map)
-        self._thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+        self._running.stop()
 
     def post(self, body: bytes | Iterator[bytes], headers: dict[str, str], *, chunked: bool = False) -> tuple[int, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

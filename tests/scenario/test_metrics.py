@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,10 +21,11 @@ from bot.console.fakeslack import FakeSlack
 from bot.kernel import outbox
 from bot.kernel.metrics import Metrics
 from bot.scheduler import tick
-from bot.server import SlackWsgiApp, make_server
+from bot.server import SlackWsgiApp
 from storage.models import Member
 from tests.conftest import ORGANISER, SIGNING_SECRET, Clock
 from tests.factories import make_member
+from tests.http_server import RunningServer
 from tests.process_helpers import bot_env, free_port, running_bot
 
 SECRET = "metrics-test-secret"
@@ -35,16 +35,11 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 @pytest.fixture
 def metrics_url(bot: Bot) -> Iterator[str]:
     """The bot's WSGI app on a real waitress server (an ephemeral port), as `cba-bot run` serves it."""
-    server = make_server(
-        SlackWsgiApp(bot.app, bot.deps.sessions, signing_secret=SIGNING_SECRET, metrics=bot.deps.metrics),
-        host="127.0.0.1",
-        port=0,
-        threads=2,
+    served = RunningServer(
+        SlackWsgiApp(bot.app, bot.deps.sessions, signing_secret=SIGNING_SECRET, metrics=bot.deps.metrics), threads=2
     )
-    thread = threading.Thread(target=server.run, name="metrics-test-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}/metrics"
-    server.close()
+    yield f"http://127.0.0.1:{served.port}/metrics"
+    served.stop()
 
 
 def scrape(url: str) -> tuple[str, Samples]:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
-from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
-from bot.server import STREAMING_BYTES, make_server
+from bot.server import STREAMING_BYTES
+from tests.http_server import RunningServer
 
 LARGE = b"x" * (5 * STREAMING_BYTES + 123)
 
@@ -27,13 +26,9 @@ def _app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
 
 @pytest.fixture
 def server() -> Iterator[Any]:
-    served = make_server(_app, host="127.0.0.1", port=0, threads=2)  # type: ignore[arg-type]
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    yield served
-    served.trigger.pull_trigger(lambda: wasyncore.close_all(served._map))
-    thread.join(timeout=5)
-    served.task_dispatcher.shutdown()
+    served = RunningServer(_app, threads=2)
+    yield served.server
+    served.stop()
 
 
 def _channel(server: Any) -> HTTPChannel:
