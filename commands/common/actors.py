@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from commands.common.errors import NotPermitted, NotRegistered
 from storage.hot import HotSelect
@@ -96,12 +99,33 @@ _CALLER = HotSelect(
 )
 
 
-# For commands that use the caller's whole row (registry.command(..., whole_member=True)).
-_WHOLE_CALLER = (
-    select(Member, RoleGrant.role)
+# For commands that use the caller's whole row (registry.command(..., whole_member=True)): every mapped column,
+# read as the caller's lookup is (HotSelect), and made the session's ORM object by `_attached`.
+_MEMBER_COLUMNS = tuple(Member.__mapper__.column_attrs)
+_WHOLE_CALLER = HotSelect(
+    select(*(column.columns[0] for column in _MEMBER_COLUMNS), RoleGrant.role)
     .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
     .where(Member.slack_id == bindparam("slack_id"))
 )
+
+
+def _attached(session: Session, values: tuple[Any, ...]) -> Member:
+    """The member's row as the session's persistent object, in the state a load leaves it: every column
+    committed, nothing to flush, relationships loaded when first read. The ORM's own loading of the same row
+    took twice the CPU of the query on PostgreSQL, a quarter of `/cba-profile set`'s."""
+    key = Member.__mapper__.identity_key_from_primary_key((values[_MEMBER_ID_INDEX],))
+    present = session.identity_map.get(key)
+    if present is not None:  # already loaded by this session: the ORM would hand out that object
+        return cast(Member, present)
+    member = Member.__mapper__.class_manager.new_instance()
+    for column, value in zip(_MEMBER_COLUMNS, values, strict=False):
+        set_committed_value(member, column.key, value)
+    make_transient_to_detached(member)
+    session.add(member)
+    return member
+
+
+_MEMBER_ID_INDEX = next(index for index, column in enumerate(_MEMBER_COLUMNS) if column.key == "id")
 
 
 def load_actor(
@@ -117,10 +141,10 @@ def load_actor(
         return Actor(Member(name="Slack"), frozenset())
     params = {"slack_id": slack_id}
     if whole_member:
-        loaded = session.execute(_WHOLE_CALLER, params).all()
-        roles = _with_organiser({role for _member, role in loaded if role}, slack_id, organisers)
+        loaded = _WHOLE_CALLER.rows(session, params)
+        roles = _with_organiser({row[-1] for row in loaded if row[-1]}, slack_id, organisers)
         if loaded:
-            return Actor(loaded[0][0], roles)
+            return Actor(_attached(session, loaded[0]), roles)
     else:
         rows = _CALLER.rows(session, params)
         roles = _with_organiser({role for _id, _tz, role in rows if role}, slack_id, organisers)
