@@ -18,7 +18,7 @@ class Actor:
 
     Their ORM `Member` is loaded only when a feature asks for `member` (a primary-key get from the
     request's session): most answers need only the id and the roles, and materialising the whole row
-    (19 columns) cost /cba-help about 15 % of its CPU. `Actor(member, roles)` wraps a loaded row.
+    (22 columns) cost /cba-help about 15 % of its CPU. `Actor(member, roles)` wraps a loaded row.
     """
 
     __slots__ = ("roles", "slack_id", "tz", "_member", "_member_id", "_session")
