@@ -62,19 +62,23 @@ class Joined:
 
 
 def position(session: Session, entry: CoachingWaitlistEntry) -> int:
-    """1 for the first waiter: entries waiting since before this one, plus one."""
-    ahead = session.scalar(
+    """1 for the first waiter: the entries ahead of this one that a freed slot it fits would go to first, plus
+    one. A waiter for one coach has ahead of them the earlier waiters for that coach or for any coach, not
+    those waiting for another coach; a waiter for any coach has every earlier waiter ahead."""
+    earlier = or_(
+        CoachingWaitlistEntry.joined_at < entry.joined_at,
+        and_(CoachingWaitlistEntry.joined_at == entry.joined_at, CoachingWaitlistEntry.id < entry.id),
+    )
+    query = (
         select(func.count())
         .select_from(CoachingWaitlistEntry)
-        .where(
-            CoachingWaitlistEntry.status == "waiting",
-            or_(
-                CoachingWaitlistEntry.joined_at < entry.joined_at,
-                and_(CoachingWaitlistEntry.joined_at == entry.joined_at, CoachingWaitlistEntry.id < entry.id),
-            ),
-        )
+        .where(CoachingWaitlistEntry.status == "waiting", earlier)
     )
-    return int(ahead or 0) + 1
+    if entry.coach_id is not None:
+        query = query.where(
+            or_(CoachingWaitlistEntry.coach_id == entry.coach_id, CoachingWaitlistEntry.coach_id.is_(None))
+        )
+    return int(session.scalar(query) or 0) + 1
 
 
 def _coach(session: Session, slack_id: str) -> Member:

@@ -479,6 +479,19 @@ class TestJoinAndLeave:
         with sessions() as session:
             assert session.scalar(select(func.count()).select_from(CoachingWaitlistEntry)) == 2
 
+    def test_the_position_counts_only_the_waiters_a_fitting_slot_would_go_to_first(
+        self, slack: SlackDriver, clock: Clock
+    ) -> None:
+        assert "of any coach (position 1)" in _ephemeral(slack.command(P1, "/cba-book", "waitlist"))
+        clock.advance(timedelta(seconds=1))
+        assert "of Carl Coach (position 2)" in _ephemeral(slack.command(P2, "/cba-book", f"waitlist <@{COACH2}>"))
+        clock.advance(timedelta(seconds=1))
+        # Behind the waiter for any coach; not behind the one waiting for Carl, who takes none of Clara's slots.
+        assert "of Clara Coach (position 2)" in _ephemeral(slack.command(P3, "/cba-book", f"waitlist <@{COACH}>"))
+        slack.command(P1, "/cba-book", "waitlist leave")
+        assert "(position 1)" in _ephemeral(slack.command(P3, "/cba-book"))
+        assert "(position 1)" in _ephemeral(slack.command(P2, "/cba-book"))
+
     def test_leave_takes_you_off_and_passes_on_a_slot_held_for_you(
         self, slack: SlackDriver, fake_slack: FakeSlack, sessions: sessionmaker[Session], clock: Clock
     ) -> None:
