@@ -107,6 +107,7 @@ _WHOLE_CALLER = HotSelect(
     .outerjoin(RoleGrant, RoleGrant.member_id == Member.id)
     .where(Member.slack_id == bindparam("slack_id"))
 )
+_MEMBER_ID_INDEX = next(index for index, column in enumerate(_MEMBER_COLUMNS) if column.key == "id")
 
 
 def _attached(session: Session, values: tuple[Any, ...]) -> Member:
@@ -118,14 +119,11 @@ def _attached(session: Session, values: tuple[Any, ...]) -> Member:
     if present is not None:  # already loaded by this session: the ORM would hand out that object
         return cast(Member, present)
     member = Member.__mapper__.class_manager.new_instance()
-    for column, value in zip(_MEMBER_COLUMNS, values, strict=False):
+    for column, value in zip(_MEMBER_COLUMNS, values[: len(_MEMBER_COLUMNS)], strict=True):  # (the role follows)
         set_committed_value(member, column.key, value)
     make_transient_to_detached(member)
     session.add(member)
     return member
-
-
-_MEMBER_ID_INDEX = next(index for index, column in enumerate(_MEMBER_COLUMNS) if column.key == "id")
 
 
 def load_actor(
