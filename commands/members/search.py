@@ -165,21 +165,18 @@ def update_and_index(session: Session, member: Member, changes: dict[str, Any]) 
     params = {"member_id": member.id, **{f"new_{column}": value for column, value in changes.items()}}
     for column, value in changes.items():
         set_committed_value(member, column, value)
-    connection = core(session)  # flushes anything else pending first
+    connection = core(session)  # flushes anything pending first (the member's row and its counts)
     if _in_one_statement(connection, member):
         _sync_on_postgresql(columns).run(session, {**params, **_sync_params(member)})
-    else:
+        return
+    if columns:
         _hot_member_update(columns).run(session, params)
-        _index_by_difference(session, connection, member)
+    _index_by_difference(session, connection, member)
 
 
 def index_member(session: Session, member: Member) -> None:
     """Bring a member's search rows up to date with their profile (call after every profile change)."""
-    connection = core(session)  # flushes the member's row and its counts first
-    if _in_one_statement(connection, member):
-        _sync_on_postgresql(()).run(session, {"member_id": member.id, **_sync_params(member)})
-    else:
-        _index_by_difference(session, connection, member)
+    update_and_index(session, member, {})
 
 
 def _in_one_statement(connection: Connection, member: Member) -> bool:
