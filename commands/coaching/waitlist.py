@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,10 +75,13 @@ def position(session: Session, entry: CoachingWaitlistEntry) -> int:
         .where(CoachingWaitlistEntry.status == "waiting", earlier)
     )
     if entry.coach_id is not None:
-        query = query.where(
-            or_(CoachingWaitlistEntry.coach_id == entry.coach_id, CoachingWaitlistEntry.coach_id.is_(None))
-        )
+        query = query.where(_waiting_for(entry.coach_id))
     return int(session.scalar(query) or 0) + 1
+
+
+def _waiting_for(coach_id: int) -> ColumnElement[bool]:
+    """Entries a slot of this coach fits: waiting for that coach or for any."""
+    return or_(CoachingWaitlistEntry.coach_id.is_(None), CoachingWaitlistEntry.coach_id == coach_id)
 
 
 def _coach(session: Session, slack_id: str) -> Member:
@@ -206,7 +209,7 @@ def _candidates(session: Session, slot: CoachingSlot) -> list[CoachingWaitlistEn
             .join(Member, Member.id == CoachingWaitlistEntry.participant_id)
             .where(
                 CoachingWaitlistEntry.status == "waiting",
-                or_(CoachingWaitlistEntry.coach_id.is_(None), CoachingWaitlistEntry.coach_id == slot.coach_id),
+                _waiting_for(slot.coach_id),
                 CoachingWaitlistEntry.participant_id != slot.coach_id,
                 Member.erased_at.is_(None),
                 ~exists().where(CoachingOffer.entry_id == CoachingWaitlistEntry.id, CoachingOffer.status == "open"),
